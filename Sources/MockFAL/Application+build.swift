@@ -1,0 +1,36 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import SupportKit
+
+/// Builds the MockFAL HTTP application around a fresh queue.
+public func buildApplication(_ configuration: MockFALConfiguration) -> some ApplicationProtocol {
+    buildApplication(configuration, queue: FALQueue(configuration: configuration))
+}
+
+/// Builds the MockFAL HTTP application around `queue` (the scenario runner keeps the queue to inspect it).
+public func buildApplication(
+    _ configuration: MockFALConfiguration, queue: FALQueue, logger: Logger = Logger(label: "mock-fal"),
+    onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    let router = Router()
+    router.add(middleware: LogRequestsMiddleware(.debug))
+    router.add(middleware: QueueMiddleware(queue: queue, time: configuration.time, maxBodyBytes: 10 * 1024 * 1024))
+    router.get("health") { _, _ in Response.json(["status": "ok"]) }
+    router.get(".well-known/jwks.json") { _, _ in Response.json(await queue.keyRing.jwks) }
+    router.get("files/:id/:name") { _, context in
+        guard let id = context.parameters.get("id"), let name = context.parameters.get("name"),
+            let (data, type) = await queue.file(requestId: id, name: name)
+        else { throw HTTPError(.notFound, message: "no such file") }
+        var headers = HTTPFields()
+        headers[.contentType] = type
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+    ControlRoutes.add(to: router, queue: queue)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "mock-fal"),
+        onServerRunning: onServerRunning,
+        logger: logger)
+}

@@ -1,0 +1,72 @@
+import Foundation
+import SupportKit
+
+/// One request MockFAL answered, with its validation verdict.
+public struct JournalEntry: Sendable, Codable, Hashable {
+    public var seq: Int
+    public var time: String
+    public var method: String
+    public var path: String
+    /// `submit`, `status`, `result`, `cancel`
+    public var kind: String
+    public var appId: String?
+    public var requestId: String?
+    public var httpStatus: Int
+    /// Submits only: the body as sent.
+    public var input: JSONValue?
+    /// Submits only: `accepted`, `rejected` or `recorded` (lenient mode let problems through).
+    public var verdict: String?
+    public var problems: [ValidationProblem]?
+    public var webhookURL: String?
+
+    enum CodingKeys: String, CodingKey {
+        case seq, time, method, path, kind, appId = "app_id", requestId = "request_id", httpStatus = "http_status"
+        case input, verdict, problems, webhookURL = "webhook_url"
+    }
+}
+
+/// A job as the control API shows it.
+public struct JobSnapshot: Sendable, Codable, Hashable {
+    public var requestId: String
+    public var appId: String
+    public var status: String
+    public var step: Int
+    public var totalSteps: Int
+    public var input: JSONValue
+    public var effectiveInput: JSONValue
+    public var webhookURL: String?
+    public var imageCount: Int?
+    public var archiveBytes: Int?
+    public var output: JSONValue?
+    public var error: String?
+    public var errorType: String?
+    public var fault: Fault
+    public var webhookAttempts: [WebhookAttempt]
+
+    enum CodingKeys: String, CodingKey {
+        case requestId = "request_id", appId = "app_id", status, step, totalSteps = "total_steps", input
+        case effectiveInput = "effective_input", webhookURL = "webhook_url", imageCount = "image_count"
+        case archiveBytes = "archive_bytes", output, error, errorType = "error_type", fault
+        case webhookAttempts = "webhook_attempts"
+    }
+}
+
+/// An answer of the queue API, ready to be written by the HTTP layer.
+public struct QueueReply: Sendable {
+    public var status: Int
+    public var body: JSONValue
+    public var headers: [(String, String)]
+    /// Held back this long on the clock before answering (slow-response fault).
+    public var delay: Duration?
+
+    public init(status: Int, body: JSONValue, headers: [(String, String)] = [], delay: Duration? = nil) {
+        self.status = status
+        self.body = body
+        self.headers = headers
+        self.delay = delay
+    }
+
+    static func detail(_ status: Int, _ message: String) -> QueueReply {
+        QueueReply(status: status, body: ["detail": .string(message)])
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import SupportKit
+
+/// Serves FAL's queue API (`/{app_id}`, `/{owner}/{app}/requests/{id}[/status|/cancel]`). App ids have a variable
+/// number of segments, so this is a middleware in front of the router rather than a set of routes; paths that
+/// belong to the control API, files, health or JWKS pass through to the router.
+struct QueueMiddleware<Context: RequestContext>: RouterMiddleware {
+    let queue: FALQueue
+    let time: TimeSource
+    let maxBodyBytes: Int
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = request.uri.path
+        let reserved = ["/_mock", "/files/", "/health", "/.well-known/"]
+        guard !reserved.contains(where: { path.hasPrefix($0) }), path != "/" else {
+            return try await next(request, context)
+        }
+        let segments = path.split(separator: "/").map(String.init)
+        let authorization = request.headers[.authorization]
+        let reply: QueueReply
+        if let index = segments.lastIndex(of: "requests"), index >= 2, index + 1 < segments.count {
+            let prefix = segments[..<index].joined(separator: "/")
+            let id = segments[index + 1]
+            let rest = segments[(index + 2)...]
+            switch (request.method, Array(rest)) {
+            case (.get, ["status"]):
+                let logs = request.uri.queryParameters["logs"].map { ["1", "true"].contains($0.lowercased()) } ?? false
+                reply = await queue.status(prefix: prefix, requestId: id, logs: logs, authorization: authorization)
+            case (.get, []):
+                reply = await queue.result(prefix: prefix, requestId: id, authorization: authorization)
+            case (.put, ["cancel"]):
+                reply = await queue.cancel(prefix: prefix, requestId: id, authorization: authorization)
+            default:
+                reply = .detail(405, "Method \(request.method) not allowed on \(path)")
+            }
+        } else if request.method == .post, segments.count >= 2 {
+            let body = try await request.body.collect(upTo: maxBodyBytes)
+            let webhook = request.uri.queryParameters["fal_webhook"].map { String($0).removingPercentEncoding ?? String($0) }
+            let base = "http://\(request.head.authority ?? "127.0.0.1")"
+            reply = await queue.submit(
+                path: path, body: Data(body.readableBytesView), webhookURL: webhook, baseURL: base,
+                authorization: authorization)
+        } else {
+            return try await next(request, context)
+        }
+        if let delay = reply.delay { try await time.sleep(for: delay) }
+        return Response.json(reply.body, status: reply.status, headers: reply.headers)
+    }
+}
+
+extension Response {
+    /// A JSON response with extra headers.
+    static func json(_ body: JSONValue, status: Int = 200, headers extra: [(String, String)] = []) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        for (name, value) in extra {
+            if let field = HTTPField.Name(name) { headers[field] = value }
+        }
+        let data = (try? body.jsonData()) ?? Data("null".utf8)
+        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
