@@ -7,7 +7,7 @@ public enum PNGEncoder {
         let rowBytes = (width + 7) / 8
         var raw = [UInt8]()
         raw.reserveCapacity((rowBytes + 1) * height)
-        var state = seed | 1
+        var state = (seed &+ 1) &* 0x9E37_79B9_7F4A_7C15
         for y in 0..<height {
             raw.append(0)  // filter: none
             for x in 0..<rowBytes {

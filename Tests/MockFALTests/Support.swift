@@ -106,13 +106,3 @@ extension QueueReply {
     var problemFields: [String] { body["detail"]?.arrayValue?.compactMap { $0["loc"]?.arrayValue?.dropFirst().compactMap(\.stringValue).joined(separator: ".") } ?? [] }
     var problemTypes: [String] { body["detail"]?.arrayValue?.compactMap { $0["type"]?.stringValue } ?? [] }
 }
-
-/// Waits (bounded, in real time, without sleeping) until `condition` holds; false on timeout.
-func eventually(timeout: Duration = .seconds(5), _ condition: () async -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if await condition() { return true }
-        await Task.yield()
-    }
-    return await condition()
-}

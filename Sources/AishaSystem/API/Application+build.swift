@@ -1,0 +1,69 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import SupportKit
+
+/// Builds AishaSystem's HTTP application (webhook API, archive downloads, Telegram webhook, health) with its
+/// background services (notifier, poller, Telegram polling) from the configuration.
+public func buildApplication(_ configuration: AishaConfiguration) throws -> some ApplicationProtocol {
+    buildApplication(try AishaServices.make(configuration))
+}
+
+/// Builds the application around already wired services (tests and the scenario runner keep them).
+public func buildApplication(
+    _ services: AishaServices, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    let router = Router()
+    router.add(middleware: LogRequestsMiddleware(.debug))
+    router.get("health") { _, _ in
+        _ = try await services.store.setting("health")
+        return Response.json(["status": "ok"])
+    }
+    StatusUpdateRoute.add(to: router, services: services)
+    ArchiveRoute.add(to: router, services: services)
+    TelegramWebhookRoute.add(to: router, services: services)
+    let configuration = services.configuration
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "aisha"),
+        services: backgroundServices(services),
+        onServerRunning: { channel in
+            services.endpoint.learn(from: channel)
+            if configuration.telegramMode == .webhook { await registerTelegramWebhook(services) }
+            await onServerRunning(channel)
+        },
+        logger: services.logger)
+}
+
+/// Points Telegram at `/telegram/webhook` once the server's public address is known.
+private func registerTelegramWebhook(_ services: AishaServices) async {
+    do {
+        try await services.telegram.setWebhook(
+            url: "\(services.endpoint.url)/telegram/webhook", secretToken: services.configuration.telegramWebhookSecret)
+    } catch {
+        services.logger.error("setWebhook failed: \(error)")
+    }
+}
+
+private func backgroundServices(_ services: AishaServices) -> [any Service] {
+    var list: [any Service] = [services.notifier, services.poller]
+    if services.configuration.telegramMode == .polling {
+        list.append(
+            TelegramPolling(
+                telegram: services.telegram, store: services.store, conversation: services.conversation, time: services.time,
+                logger: services.logger))
+    }
+    return list
+}
+
+extension Response {
+    /// A JSON response.
+    static func json(_ body: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        let data = (try? body.jsonData()) ?? Data("null".utf8)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

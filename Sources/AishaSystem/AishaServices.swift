@@ -1,0 +1,78 @@
+import Foundation
+import Logging
+import SupportKit
+
+/// Everything a running AishaSystem is made of, wired from one configuration. Tests and the scenario runner keep
+/// it to look inside (store, notifier, poller) while the HTTP application serves it.
+public struct AishaServices: Sendable {
+    public let configuration: AishaConfiguration
+    public let store: any AvatarStore
+    public let objects: any ObjectStore
+    public let telegram: TelegramClient
+    public let fal: FALClient
+    public let training: TrainingService
+    public let results: ResultHandler
+    public let notifier: Notifier
+    public let poller: TrainingPoller
+    public let conversation: ConversationHandler
+    public let time: TimeSource
+    public let logger: Logger
+    /// The URL FAL reaches this server at.
+    public var endpoint: PublicEndpoint { signer.endpoint }
+    let verifier: WebhookVerifier
+    let signer: ArchiveURLSigner
+
+    /// Opens the store and object store named by the configuration and wires the services.
+    public static func make(
+        _ configuration: AishaConfiguration, time: TimeSource = .live, transport: any HTTPTransport = AsyncHTTPClientTransport(),
+        store: (any AvatarStore)? = nil, objects: (any ObjectStore)? = nil, logger: Logger? = nil
+    ) throws -> AishaServices {
+        var logger = logger ?? Logger(label: "aisha")
+        if logger.logLevel > configuration.logLevel || logger.logLevel == .info { logger.logLevel = configuration.logLevel }
+        let store = try store ?? openStore(configuration.databaseURL)
+        let objects = try objects ?? openObjects(configuration.storageURL)
+        let telegram = TelegramClient(baseURL: configuration.telegramAPIBaseURL, token: configuration.telegramBotToken, transport: transport, time: time)
+        let fal = FALClient(baseURL: configuration.falQueueBaseURL, key: configuration.falKey, transport: transport)
+        let endpoint = PublicEndpoint(configured: configuration.publicBaseURL, host: configuration.host, port: configuration.port)
+        let signer = ArchiveURLSigner(secret: configuration.archiveURLSecret, endpoint: endpoint)
+        let training = TrainingService(
+            store: store, objects: objects, fal: fal, signer: signer,
+            settings: TrainingSettings(cost: configuration.avatarCreationCost, styleTrainer: configuration.styleTrainer, endpoint: endpoint),
+            time: time, logger: logger)
+        let notifier = Notifier(store: store, telegram: telegram, time: time, logger: logger)
+        let results = ResultHandler(store: store, notifier: notifier, time: time, logger: logger)
+        let poller = TrainingPoller(
+            store: store, fal: fal, results: results, time: time, logger: logger, interval: configuration.pollInterval,
+            staleAfter: configuration.staleAfter)
+        let conversation = ConversationHandler(
+            store: store, telegram: telegram, photos: PhotoIntake(store: store, objects: objects, telegram: telegram, time: time),
+            training: training, fal: fal,
+            settings: ConversationSettings(cost: configuration.avatarCreationCost, welcomeCredits: configuration.welcomeCredits, preset: configuration.trainingPreset),
+            time: time, logger: logger)
+        let verifier = WebhookVerifier(keys: JWKSCache(url: configuration.falJWKSURL, transport: transport, time: time), time: time)
+        return AishaServices(
+            configuration: configuration, store: store, objects: objects, telegram: telegram, fal: fal, training: training,
+            results: results, notifier: notifier, poller: poller, conversation: conversation, time: time, logger: logger,
+            verifier: verifier, signer: signer)
+    }
+
+    /// `sqlite://path`, `sqlite://:memory:`.
+    static func openStore(_ url: String) throws -> any AvatarStore {
+        guard url.hasPrefix("sqlite://") else {
+            throw ConfigurationError(description: "unsupported DATABASE_URL \(url): only sqlite://PATH is available in this build")
+        }
+        let path = String(url.dropFirst("sqlite://".count))
+        return path == ":memory:" ? try SQLiteAvatarStore() : try SQLiteAvatarStore(path: path)
+    }
+
+    /// `file://PATH` (relative to the working directory) or `memory://`.
+    static func openObjects(_ url: String) throws -> any ObjectStore {
+        if url == "memory://" { return InMemoryObjectStore() }
+        guard url.hasPrefix("file://") else {
+            throw ConfigurationError(description: "unsupported STORAGE_URL \(url): use file://PATH or memory://")
+        }
+        let path = String(url.dropFirst("file://".count))
+        let root = path.hasPrefix("/") ? URL(fileURLWithPath: path) : URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(path)
+        return try FileObjectStore(root: root)
+    }
+}

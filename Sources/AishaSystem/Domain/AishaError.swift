@@ -1,0 +1,34 @@
+import Foundation
+
+/// Errors with a message fit to show the user (Russian, from the text catalogue) and a log description.
+public enum AishaError: Error, Sendable, Equatable, CustomStringConvertible {
+    case notYourAvatar
+    case avatarNotFound
+    case staleButton
+    case invalidName(String)
+    case photoRejected(String)
+    case tooManyPhotos
+    case notEnoughPhotos(have: Int)
+    case insufficientCredits(balance: Int, cost: Int)
+    case trainingAlreadyStarted
+    case noArchive(String)
+    case falRejected(String)
+    case falUnavailable(String)
+
+    public var description: String {
+        switch self {
+        case .notYourAvatar: "avatar belongs to another user"
+        case .avatarNotFound: "avatar not found"
+        case .staleButton: "button from an old conversation step"
+        case .invalidName(let why): "invalid name: \(why)"
+        case .photoRejected(let why): "photo rejected: \(why)"
+        case .tooManyPhotos: "more than 20 photos"
+        case .notEnoughPhotos(let have): "only \(have) photos"
+        case .insufficientCredits(let balance, let cost): "balance \(balance) < cost \(cost)"
+        case .trainingAlreadyStarted: "training already started"
+        case .noArchive(let why): "no training archive: \(why)"
+        case .falRejected(let why): "FAL rejected the request: \(why)"
+        case .falUnavailable(let why): "FAL unavailable: \(why)"
+        }
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+
+/// Where the conversation of one user stands; stored, so a restart loses nothing.
+public struct ConversationState: Sendable, Codable, Hashable {
+    public enum Step: String, Sendable, Codable {
+        case idle, awaitingName, awaitingGender, awaitingType, uploadingPhotos, confirming
+    }
+
+    public var step: Step = .idle
+    public var pendingName: String?
+    public var pendingGender: Gender?
+    /// The type the user picked; the training falls back to it only when an avatar row lacks its type.
+    public var pendingType: TrainingType?
+    public var avatarId: UUID?
+
+    public init(step: Step = .idle, pendingName: String? = nil, pendingGender: Gender? = nil, pendingType: TrainingType? = nil, avatarId: UUID? = nil) {
+        self.step = step
+        self.pendingName = pendingName
+        self.pendingGender = pendingGender
+        self.pendingType = pendingType
+        self.avatarId = avatarId
+    }
+}
+
+/// An inline keyboard button.
+public struct Button: Sendable, Codable, Hashable {
+    public var text: String
+    public var callbackData: String
+
+    public init(_ text: String, _ callbackData: String) {
+        self.text = text
+        self.callbackData = callbackData
+    }
+}
+
+/// A message waiting in the outbox; `dedupeKey` makes each outcome notify once however often it is reported.
+public struct NotificationDraft: Sendable, Codable, Hashable {
+    public var chatId: Int64
+    public var text: String
+    public var buttons: [[Button]]
+    public var dedupeKey: String
+
+    public init(chatId: Int64, text: String, buttons: [[Button]] = [], dedupeKey: String) {
+        self.chatId = chatId
+        self.text = text
+        self.buttons = buttons
+        self.dedupeKey = dedupeKey
+    }
+}
+
+/// A queued notification as the notifier sees it.
+public struct QueuedNotification: Sendable, Hashable {
+    public var id: Int64
+    public var draft: NotificationDraft
+    public var attempts: Int
+}
+
+/// What starting a training reserved.
+public struct TrainingTicket: Sendable, Hashable {
+    public var avatar: Avatar
+    public var attempt: Int
+    public var charged: Int
+}
+
+/// What applying a reported outcome did.
+public enum OutcomeApplication: Sendable, Hashable {
+    /// Stored, credits refunded on failure, notification queued.
+    case applied(Avatar)
+    /// The avatar had already finished (or moved on to another attempt): nothing written.
+    case alreadyFinal(Avatar)
+    /// No avatar trains under that request id: nothing written.
+    case unknownRequest
+}
+
+/// The persistence seam of AishaSystem. `SQLiteAvatarStore` is the embedded default (a file, or in memory
+/// for tests); every method that changes more than one row does so in one transaction.
+public protocol AvatarStore: Sendable {
+    func ensureUser(id: Int64, firstName: String, language: String, welcomeCredits: Int, now: Date) async throws -> User
+    func user(id: Int64) async throws -> User?
+    func setUserBlocked(id: Int64, blocked: Bool) async throws
+
+    func conversation(userId: Int64) async throws -> ConversationState
+    func saveConversation(userId: Int64, _ state: ConversationState, now: Date) async throws
+
+    func createAvatar(_ avatar: Avatar) async throws
+    func avatar(id: UUID) async throws -> Avatar?
+    func avatars(ownerId: Int64) async throws -> [Avatar]
+    /// The avatar whose current training has this FAL request id.
+    func avatar(requestId: String) async throws -> Avatar?
+    /// Changes one avatar in a transaction and returns it; `change` may throw to abort.
+    @discardableResult
+    func updateAvatar(id: UUID, now: Date, _ change: @escaping @Sendable (inout Avatar) throws -> Void) async throws -> Avatar
+
+    /// Adds a photo unless the avatar has `limit` photos or one with the same sha256; returns the new count.
+    func addPhoto(_ photo: AvatarPhoto, limit: Int, now: Date) async throws -> Int
+    func photos(avatarId: UUID) async throws -> [AvatarPhoto]
+
+    /// Checks state and credits, charges the cost and marks the avatar `training` — all or nothing.
+    func beginTraining(avatarId: UUID, ownerId: Int64, cost: Int, trainerApp: String, now: Date) async throws -> TrainingTicket
+    /// Stores FAL's request id for the attempt.
+    func recordSubmission(avatarId: UUID, attempt: Int, requestId: String, now: Date) async throws
+    /// Ends an attempt that never reached FAL's queue (or was refused): refunds and stores the error.
+    func abortTraining(avatarId: UUID, attempt: Int, error: String, status: AvatarStatus, notification: NotificationDraft?, now: Date) async throws
+    /// Applies a reported outcome exactly once per request id: stores the result or error, refunds a failure, and
+    /// queues the notification `notify` builds from the updated avatar.
+    func applyOutcome(requestId: String, _ outcome: TrainingOutcome, now: Date, notify: @escaping @Sendable (Avatar) -> NotificationDraft) async throws -> OutcomeApplication
+    /// Trainings with no news since `before` (for the poller).
+    func staleTrainings(before: Date) async throws -> [Avatar]
+    func touchTraining(avatarId: UUID, progress: Int?, now: Date) async throws
+
+    func ledger(userId: Int64) async throws -> [LedgerEntry]
+
+    func enqueue(_ draft: NotificationDraft, now: Date) async throws
+    func dueNotifications(now: Date, limit: Int) async throws -> [QueuedNotification]
+    func markNotificationSent(id: Int64, now: Date) async throws
+    func rescheduleNotification(id: Int64, at: Date, error: String) async throws
+    func dropNotification(id: Int64, reason: String, now: Date) async throws
+    func sentNotifications(chatId: Int64) async throws -> [NotificationDraft]
+
+    func setting(_ key: String) async throws -> String?
+    func setSetting(_ key: String, _ value: String) async throws
+}

@@ -1,0 +1,189 @@
+import Foundation
+import GRDB
+
+extension SQLiteAvatarStore {
+    public func beginTraining(avatarId: UUID, ownerId: Int64, cost: Int, trainerApp: String, now: Date) async throws -> TrainingTicket {
+        try await writer.write { db in
+            guard var avatar = try Self.fetchAvatar(db, id: avatarId) else { throw AishaError.avatarNotFound }
+            guard avatar.ownerId == ownerId else { throw AishaError.notYourAvatar }
+            if avatar.status == .training { throw AishaError.trainingAlreadyStarted }
+            guard avatar.status == .readyForTraining || avatar.status == .error else { throw AishaError.staleButton }
+            let photos = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM avatar_photos WHERE avatar_id = ?", arguments: [avatarId.uuidString]) ?? 0
+            guard photos >= TrainingRules.minPhotos else { throw AishaError.notEnoughPhotos(have: photos) }
+            let balance = try Int.fetchOne(db, sql: "SELECT balance FROM users WHERE id = ?", arguments: [ownerId]) ?? 0
+            guard balance >= cost else { throw AishaError.insufficientCredits(balance: balance, cost: cost) }
+            let attempt = avatar.trainingAttempt + 1
+            if cost > 0 {
+                try Self.insertLedger(
+                    db, LedgerEntry(userId: ownerId, avatarId: avatarId, attempt: attempt, kind: .charge, amount: -cost, reason: "avatar training", createdAt: now))
+            }
+            try db.execute(
+                sql: "INSERT INTO submissions (avatar_id, attempt, trainer_app, state, created_at) VALUES (?, ?, ?, 'pending', ?)",
+                arguments: [avatarId.uuidString, attempt, trainerApp, now.timeIntervalSince1970])
+            avatar.status = .training
+            avatar.trainingAttempt = attempt
+            avatar.trainerApp = trainerApp
+            avatar.falRequestId = nil
+            avatar.finetuneId = nil
+            avatar.loraURL = nil
+            avatar.configURL = nil
+            avatar.errorText = nil
+            avatar.progress = 0
+            avatar.updatedAt = now
+            try Self.save(db, avatar)
+            return TrainingTicket(avatar: avatar, attempt: attempt, charged: cost)
+        }
+    }
+
+    public func recordSubmission(avatarId: UUID, attempt: Int, requestId: String, now: Date) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: "UPDATE submissions SET request_id = ?, state = 'submitted' WHERE avatar_id = ? AND attempt = ?",
+                arguments: [requestId, avatarId.uuidString, attempt])
+            try db.execute(
+                sql: "UPDATE avatars SET fal_request_id = ?, updated_at = ? WHERE id = ? AND training_attempt = ? AND status = 'training'",
+                arguments: [requestId, now.timeIntervalSince1970, avatarId.uuidString, attempt])
+        }
+    }
+
+    public func abortTraining(avatarId: UUID, attempt: Int, error: String, status: AvatarStatus, notification: NotificationDraft?, now: Date) async throws {
+        try await writer.write { db in
+            guard var avatar = try Self.fetchAvatar(db, id: avatarId), avatar.trainingAttempt == attempt, avatar.status == .training else { return }
+            try Self.refund(db, avatar: avatar, attempt: attempt, now: now)
+            try db.execute(
+                sql: "UPDATE submissions SET state = 'failed' WHERE avatar_id = ? AND attempt = ?", arguments: [avatarId.uuidString, attempt])
+            avatar.status = status
+            avatar.errorText = error
+            avatar.updatedAt = now
+            try Self.save(db, avatar)
+            if let notification { try Self.insertNotification(db, notification, now: now) }
+        }
+    }
+
+    public func applyOutcome(
+        requestId: String, _ outcome: TrainingOutcome, now: Date, notify: @escaping @Sendable (Avatar) -> NotificationDraft
+    ) async throws -> OutcomeApplication {
+        try await writer.write { db in
+            guard var avatar = try Row.fetchOne(db, sql: "SELECT * FROM avatars WHERE fal_request_id = ?", arguments: [requestId]).map(Avatar.init(row:)) else {
+                let owner = try String.fetchOne(db, sql: "SELECT avatar_id FROM submissions WHERE request_id = ?", arguments: [requestId])
+                if let owner, let id = UUID(uuidString: owner), let avatar = try Self.fetchAvatar(db, id: id) { return .alreadyFinal(avatar) }
+                return .unknownRequest
+            }
+            guard avatar.status == .training else { return .alreadyFinal(avatar) }
+            switch outcome {
+            case .finetune(let id):
+                avatar.finetuneId = id
+                avatar.status = .completed
+                avatar.progress = 100
+            case .lora(let weights, let config):
+                avatar.loraURL = weights
+                avatar.configURL = config
+                avatar.status = .completed
+                avatar.progress = 100
+            case .failed(let message):
+                avatar.errorText = message
+                avatar.status = .error
+                try Self.refund(db, avatar: avatar, attempt: avatar.trainingAttempt, now: now)
+            }
+            avatar.updatedAt = now
+            try Self.save(db, avatar)
+            try db.execute(
+                sql: "UPDATE submissions SET state = ? WHERE avatar_id = ? AND attempt = ?",
+                arguments: [avatar.status == .completed ? "completed" : "failed", avatar.id.uuidString, avatar.trainingAttempt])
+            try Self.insertNotification(db, notify(avatar), now: now)
+            return .applied(avatar)
+        }
+    }
+
+    public func staleTrainings(before: Date) async throws -> [Avatar] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM avatars WHERE status = 'training' AND fal_request_id IS NOT NULL AND updated_at < ? ORDER BY updated_at",
+                arguments: [before.timeIntervalSince1970]
+            ).map(Avatar.init(row:))
+        }
+    }
+
+    public func touchTraining(avatarId: UUID, progress: Int?, now: Date) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: "UPDATE avatars SET progress = COALESCE(?, progress), updated_at = ? WHERE id = ? AND status = 'training'",
+                arguments: [progress, now.timeIntervalSince1970, avatarId.uuidString])
+        }
+    }
+
+    public func ledger(userId: Int64) async throws -> [LedgerEntry] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM ledger WHERE user_id = ? ORDER BY id", arguments: [userId]).map(LedgerEntry.init(row:))
+        }
+    }
+
+    /// Refunds the charge of an attempt once (the ledger's unique key makes a second refund impossible).
+    static func refund(_ db: Database, avatar: Avatar, attempt: Int, now: Date) throws {
+        let charged = try Int.fetchOne(
+            db, sql: "SELECT -amount FROM ledger WHERE avatar_id = ? AND attempt = ? AND kind = 'charge'",
+            arguments: [avatar.id.uuidString, attempt])
+        let refunded = try Bool.fetchOne(
+            db, sql: "SELECT 1 FROM ledger WHERE avatar_id = ? AND attempt = ? AND kind = 'refund'", arguments: [avatar.id.uuidString, attempt]) ?? false
+        guard let charged, charged > 0, !refunded else { return }
+        try insertLedger(
+            db, LedgerEntry(userId: avatar.ownerId, avatarId: avatar.id, attempt: attempt, kind: .refund, amount: charged, reason: "training failed", createdAt: now))
+    }
+
+    // MARK: Outbox
+
+    public func enqueue(_ draft: NotificationDraft, now: Date) async throws {
+        try await writer.write { db in try Self.insertNotification(db, draft, now: now) }
+    }
+
+    /// Pending notifications that are due, oldest first, skipping any chat whose earlier message waits (order kept).
+    public func dueNotifications(now: Date, limit: Int) async throws -> [QueuedNotification] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM outbox o WHERE state = 'pending' AND next_attempt_at <= ?
+                      AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.chat_id = o.chat_id AND e.state = 'pending' AND e.id < o.id)
+                    ORDER BY id LIMIT ?
+                    """,
+                arguments: [now.timeIntervalSince1970, limit]
+            ).map { QueuedNotification(id: $0["id"], draft: Self.draft($0), attempts: $0["attempts"]) }
+        }
+    }
+
+    public func markNotificationSent(id: Int64, now: Date) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?", arguments: [now.timeIntervalSince1970, id])
+        }
+    }
+
+    public func rescheduleNotification(id: Int64, at: Date, error: String) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
+                arguments: [at.timeIntervalSince1970, error, id])
+        }
+    }
+
+    public func dropNotification(id: Int64, reason: String, now: Date) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "UPDATE outbox SET state = 'dropped', last_error = ?, attempts = attempts + 1 WHERE id = ?", arguments: [reason, id])
+        }
+    }
+
+    public func sentNotifications(chatId: Int64) async throws -> [NotificationDraft] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM outbox WHERE chat_id = ? AND state = 'sent' ORDER BY id", arguments: [chatId]).map(Self.draft)
+        }
+    }
+}
+
+/// Photo and training limits from the design.
+public enum TrainingRules {
+    public static let minPhotos = 10
+    public static let maxPhotos = 20
+    public static let minShortSide = 512
+    public static let maxPhotoBytes = 20 * 1024 * 1024
+    /// Decompression-bomb guard: more pixels than this is refused from the header alone.
+    public static let maxPixels = 40_000_000
+}

@@ -1,0 +1,240 @@
+import Foundation
+import Logging
+import SupportKit
+
+/// Settings of the conversation.
+public struct ConversationSettings: Sendable {
+    public var cost: Int
+    public var welcomeCredits: Int
+    public var preset: TrainingPreset
+}
+
+/// Turns Telegram updates into the avatar conversation of DESIGN §2. State lives in the store; every refusal is
+/// answered with a clear message and changes nothing already stored.
+public struct ConversationHandler: Sendable {
+    let store: any AvatarStore
+    let telegram: TelegramClient
+    let photos: PhotoIntake
+    let training: TrainingService
+    let fal: FALClient
+    let settings: ConversationSettings
+    let time: TimeSource
+    let logger: Logger
+
+    public func handle(_ update: TelegramUpdate) async {
+        do {
+            if let message = update.message {
+                try await handle(message)
+            } else if let callback = update.callbackQuery {
+                try await handle(callback)
+            }
+        } catch {
+            logger.error("update \(update.updateId) failed: \(error)")
+        }
+    }
+
+    // MARK: Messages
+
+    private func handle(_ message: TelegramMessage) async throws {
+        guard let from = message.from, from.isBot != true else { return }
+        let chat = message.chat.id
+        let user = try await store.ensureUser(
+            id: from.id, firstName: from.firstName, language: from.languageCode ?? "ru", welcomeCredits: settings.welcomeCredits, now: time.now())
+        var state = try await store.conversation(userId: user.id)
+        let text = message.text?.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let text, text.hasPrefix("/start") || text == "/menu" || text == "/cancel" {
+            try await store.saveConversation(userId: user.id, ConversationState(), now: time.now())
+            try await telegram.sendMessage(chatId: chat, text: Texts.welcome(name: user.firstName, balance: user.balance), buttons: Texts.mainMenuButtons)
+            return
+        }
+        if text == "/avatars" { return try await listAvatars(chat: chat, userId: user.id) }
+        switch state.step {
+        case .awaitingName:
+            guard let raw = message.text else { return try await reply(chat, Texts.askName) }
+            switch Self.validateName(raw) {
+            case .failure(let why):
+                try await reply(chat, Texts.nameRejected(why.reason))
+            case .success(let name):
+                state.pendingName = name
+                state.step = .awaitingGender
+                try await store.saveConversation(userId: user.id, state, now: time.now())
+                try await telegram.sendMessage(chatId: chat, text: Texts.askGender(name: name), buttons: Texts.genderButtons)
+            }
+        case .uploadingPhotos:
+            guard let avatarId = state.avatarId, message.photo != nil || message.document != nil else {
+                return try await reply(chat, Texts.expectingPhotos)
+            }
+            do {
+                let count = try await photos.accept(message, avatarId: avatarId)
+                let (text, buttons) = Texts.photoAccepted(count: count, avatarId: avatarId)
+                try await telegram.sendMessage(chatId: chat, text: text, buttons: buttons)
+            } catch AishaError.photoRejected(let why) {
+                logger.info("photo refused: \(why)", metadata: ["avatar_id": "\(avatarId)"])
+                try await reply(chat, Texts.photoRejected(why))
+            } catch AishaError.tooManyPhotos {
+                try await telegram.sendMessage(
+                    chatId: chat, text: Texts.photoRejected(Texts.photoLimit), buttons: [[Button("✅ Готово", "done:\(avatarId.uuidString.lowercased())")]])
+            }
+        default:
+            try await reply(chat, message.photo != nil || message.document != nil ? Texts.notExpectingPhotos : Texts.unknownText)
+        }
+    }
+
+    struct NameProblem: Error { let reason: String }
+
+    /// Names are trimmed, 1–40 characters, without control characters.
+    static func validateName(_ raw: String) -> Result<String, NameProblem> {
+        let name = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        if name.isEmpty { return .failure(NameProblem(reason: Texts.nameEmpty)) }
+        if name.count > 40 { return .failure(NameProblem(reason: Texts.nameTooLong)) }
+        if name.unicodeScalars.contains(where: { CharacterSet.controlCharacters.contains($0) }) {
+            return .failure(NameProblem(reason: Texts.nameControl))
+        }
+        return .success(name)
+    }
+
+    // MARK: Buttons
+
+    private func handle(_ callback: TelegramCallbackQuery) async throws {
+        try? await telegram.answerCallbackQuery(id: callback.id)
+        let chat = callback.message?.chat.id ?? callback.from.id
+        let user = try await store.ensureUser(
+            id: callback.from.id, firstName: callback.from.firstName, language: callback.from.languageCode ?? "ru",
+            welcomeCredits: settings.welcomeCredits, now: time.now())
+        var state = try await store.conversation(userId: user.id)
+        let data = callback.data ?? ""
+        let parts = data.split(separator: ":", maxSplits: 1).map(String.init)
+        let action = parts.first ?? ""
+        let argument = parts.count > 1 ? parts[1] : ""
+        do {
+            switch action {
+            case "menu" where argument == "create":
+                state = ConversationState(step: .awaitingName)
+                try await store.saveConversation(userId: user.id, state, now: time.now())
+                try await reply(chat, Texts.askName)
+            case "menu" where argument == "avatars":
+                try await listAvatars(chat: chat, userId: user.id)
+            case "g":
+                guard state.step == .awaitingGender, let gender = Gender(rawValue: argument) else { throw AishaError.staleButton }
+                state.pendingGender = gender
+                state.step = .awaitingType
+                try await store.saveConversation(userId: user.id, state, now: time.now())
+                try await telegram.sendMessage(chatId: chat, text: Texts.askType, buttons: Texts.typeButtons)
+            case "t":
+                guard state.step == .awaitingType, let type = TrainingType(rawValue: argument), let name = state.pendingName,
+                    let gender = state.pendingGender
+                else { throw AishaError.staleButton }
+                let avatar = try await createAvatar(owner: user.id, name: name, gender: gender, type: type)
+                state = ConversationState(step: .uploadingPhotos, pendingType: type, avatarId: avatar.id)
+                try await store.saveConversation(userId: user.id, state, now: time.now())
+                try await reply(chat, Texts.askPhotos(name: name, type: type))
+            case "done":
+                let avatar = try await ownedAvatar(argument, user: user.id)
+                guard state.step == .uploadingPhotos, state.avatarId == avatar.id, avatar.status == .draft || avatar.status == .uploading
+                else { throw AishaError.staleButton }
+                let count = try await store.photos(avatarId: avatar.id).count
+                guard count >= TrainingRules.minPhotos else { throw AishaError.notEnoughPhotos(have: count) }
+                let ready = try await store.updateAvatar(id: avatar.id, now: time.now()) { $0.status = .readyForTraining }
+                try await showSummary(ready, chat: chat, user: user.id, state: &state)
+            case "retrain":
+                let avatar = try await ownedAvatar(argument, user: user.id)
+                guard avatar.status == .error else { throw AishaError.staleButton }
+                try await showSummary(avatar, chat: chat, user: user.id, state: &state)
+            case "go":
+                let avatar = try await ownedAvatar(argument, user: user.id)
+                guard state.step == .confirming, state.avatarId == avatar.id else {
+                    throw avatar.status == .training ? AishaError.trainingAlreadyStarted : AishaError.staleButton
+                }
+                let started = try await training.start(avatarId: avatar.id, ownerId: user.id, fallbackType: state.pendingType)
+                try await store.saveConversation(userId: user.id, ConversationState(), now: time.now())
+                try await reply(chat, Texts.trainingStarted(avatar: started.avatar, type: started.type))
+            case "cancel":
+                let avatar = try await ownedAvatar(argument, user: user.id)
+                try await cancel(avatar, chat: chat, user: user.id)
+            default:
+                throw AishaError.staleButton
+            }
+        } catch let error as AishaError {
+            logger.info("button refused: \(error)", metadata: ["user_id": "\(user.id)", "data": "\(data)"])
+            try await telegram.sendMessage(chatId: chat, text: Self.message(for: error), buttons: Self.buttons(for: error, data: data))
+        }
+    }
+
+    private func createAvatar(owner: Int64, name: String, gender: Gender, type: TrainingType) async throws -> Avatar {
+        let id = UUID()
+        let now = time.now()
+        let avatar = Avatar(
+            id: id, ownerId: owner, name: name, gender: gender, trainingType: type, status: .draft, preset: settings.preset,
+            trainingAttempt: 0, triggerWord: Avatar.triggerWord(for: id), progress: 0, createdAt: now, updatedAt: now)
+        try await store.createAvatar(avatar)
+        logger.info("avatar created", metadata: ["avatar_id": "\(id.uuidString.lowercased())", "training_type": "\(type.rawValue)"])
+        return avatar
+    }
+
+    private func showSummary(_ avatar: Avatar, chat: Int64, user: Int64, state: inout ConversationState) async throws {
+        let count = try await store.photos(avatarId: avatar.id).count
+        let balance = try await store.user(id: user)?.balance ?? 0
+        state = ConversationState(step: .confirming, pendingType: avatar.trainingType ?? state.pendingType, avatarId: avatar.id)
+        try await store.saveConversation(userId: user, state, now: time.now())
+        try await telegram.sendMessage(
+            chatId: chat, text: Texts.summary(avatar: avatar, photos: count, cost: settings.cost, balance: balance),
+            buttons: Texts.confirmButtons(avatar.id))
+    }
+
+    private func cancel(_ avatar: Avatar, chat: Int64, user: Int64) async throws {
+        guard !avatar.status.isFinal else { throw AishaError.staleButton }
+        if avatar.status == .training, let requestId = avatar.falRequestId, let app = avatar.trainerApp {
+            let code = try? await fal.cancel(app: app, requestId: requestId)
+            logger.info("cancel sent to FAL", metadata: ["request_id": "\(requestId)", "http_status": "\(code.map(String.init) ?? "-")"])
+            try await store.abortTraining(
+                avatarId: avatar.id, attempt: avatar.trainingAttempt, error: "cancelled by the user", status: .cancelled, notification: nil, now: time.now())
+        } else {
+            try await store.updateAvatar(id: avatar.id, now: time.now()) { $0.status = .cancelled }
+        }
+        try await store.saveConversation(userId: user, ConversationState(), now: time.now())
+        try await telegram.sendMessage(chatId: chat, text: Texts.cancelled, buttons: Texts.mainMenuButtons)
+    }
+
+    private func ownedAvatar(_ argument: String, user: Int64) async throws -> Avatar {
+        guard let id = UUID(uuidString: argument) else { throw AishaError.staleButton }
+        guard let avatar = try await store.avatar(id: id) else { throw AishaError.avatarNotFound }
+        guard avatar.ownerId == user else { throw AishaError.notYourAvatar }
+        return avatar
+    }
+
+    private func listAvatars(chat: Int64, userId: Int64) async throws {
+        let avatars = try await store.avatars(ownerId: userId)
+        try await telegram.sendMessage(chatId: chat, text: avatars.isEmpty ? Texts.noAvatars : Texts.avatarList(avatars), buttons: Texts.mainMenuButtons)
+    }
+
+    private func reply(_ chat: Int64, _ text: String) async throws {
+        try await telegram.sendMessage(chatId: chat, text: text)
+    }
+
+    static func message(for error: AishaError) -> String {
+        switch error {
+        case .notYourAvatar: Texts.notYourAvatar
+        case .avatarNotFound: Texts.avatarNotFound
+        case .staleButton: Texts.staleButton
+        case .notEnoughPhotos(let have): Texts.notEnoughPhotos(have)
+        case .insufficientCredits(let balance, let cost): Texts.insufficientCredits(balance: balance, cost: cost)
+        case .trainingAlreadyStarted: Texts.alreadyTraining
+        case .noArchive: Texts.noArchive
+        case .falRejected(let detail): Texts.falRejected(detail)
+        case .falUnavailable: Texts.falUnavailable
+        case .invalidName(let why): Texts.nameRejected(why)
+        case .photoRejected(let why): Texts.photoRejected(why)
+        case .tooManyPhotos: Texts.photoRejected(Texts.photoLimit)
+        }
+    }
+
+    static func buttons(for error: AishaError, data: String) -> [[Button]] {
+        switch error {
+        case .falRejected, .falUnavailable:
+            guard let id = data.split(separator: ":").last.flatMap({ UUID(uuidString: String($0)) }) else { return [] }
+            return Texts.retryButtons(id)
+        default:
+            return []
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import Logging
+import SupportKit
+
+/// A Bot API error, sorted by what the caller should do about it.
+public enum TelegramError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// 403: the user blocked the bot. Mark them blocked; do not retry.
+    case blocked
+    /// 400 "message is not modified": nothing to do.
+    case notModified
+    /// 429: try again after `retryAfter` seconds.
+    case tooManyRequests(retryAfter: Int)
+    /// Any other answer with `ok: false`.
+    case api(code: Int, description: String)
+    /// No answer (connection, timeout) or an unreadable one.
+    case network(String)
+
+    public var description: String {
+        switch self {
+        case .blocked: "Forbidden: bot was blocked by the user"
+        case .notModified: "Bad Request: message is not modified"
+        case .tooManyRequests(let seconds): "Too Many Requests: retry after \(seconds)"
+        case .api(let code, let text): "\(code) \(text)"
+        case .network(let why): "network: \(why)"
+        }
+    }
+}
+
+/// The Telegram Bot API over the HTTP transport: `{base}/bot<token>/<method>`, files at `{base}/file/bot<token>/<path>`.
+/// The token is never logged.
+public struct TelegramClient: Sendable {
+    let baseURL: String
+    let token: String
+    let transport: any HTTPTransport
+    let time: TimeSource
+
+    public init(baseURL: String, token: String, transport: any HTTPTransport, time: TimeSource) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.token = token
+        self.transport = transport
+        self.time = time
+    }
+
+    /// Calls a method with a JSON body; returns `result`.
+    public func call(_ method: String, _ parameters: [String: JSONValue] = [:], timeout: Duration = .seconds(30)) async throws -> JSONValue {
+        let request = OutgoingRequest(
+            method: "POST", url: "\(baseURL)/bot\(token)/\(method)", headers: [("Content-Type", "application/json")],
+            body: try JSONValue.object(parameters).jsonData(), timeout: timeout, maxResponseBytes: 8 * 1024 * 1024)
+        let response: IncomingResponse
+        do {
+            response = try await transport.send(request)
+        } catch {
+            throw TelegramError.network(String(describing: error).replacingOccurrences(of: token, with: "<token>"))
+        }
+        guard let json = try? JSONValue.parse(response.body) else {
+            throw TelegramError.network("unreadable answer (HTTP \(response.status)) to \(method)")
+        }
+        if json["ok"] == true { return json["result"] ?? .null }
+        let code = json["error_code"]?.intValue ?? response.status
+        let description = json["description"]?.stringValue ?? "HTTP \(response.status)"
+        switch code {
+        case 403: throw TelegramError.blocked
+        case 429: throw TelegramError.tooManyRequests(retryAfter: json["parameters"]?["retry_after"]?.intValue ?? 1)
+        case 400 where description.contains("message is not modified"): throw TelegramError.notModified
+        default: throw TelegramError.api(code: code, description: description)
+        }
+    }
+
+    /// Calls a method, waiting out 429s on the clock (at most `attempts` tries).
+    public func callRetrying(_ method: String, _ parameters: [String: JSONValue], attempts: Int = 3) async throws -> JSONValue {
+        var attempt = 1
+        while true {
+            do {
+                return try await call(method, parameters)
+            } catch TelegramError.tooManyRequests(let seconds) where attempt < attempts {
+                try await time.sleep(for: .seconds(min(max(seconds, 1), 60)))
+                attempt += 1
+            }
+        }
+    }
+
+    @discardableResult
+    public func sendMessage(chatId: Int64, text: String, buttons: [[Button]] = []) async throws -> Int64 {
+        let result = try await callRetrying("sendMessage", Self.messageParameters(chatId: chatId, text: text, buttons: buttons))
+        return Int64(result["message_id"]?.intValue ?? 0)
+    }
+
+    public func answerCallbackQuery(id: String, text: String? = nil) async throws {
+        var parameters: [String: JSONValue] = ["callback_query_id": .string(id)]
+        if let text { parameters["text"] = .string(text) }
+        _ = try await call("answerCallbackQuery", parameters)
+    }
+
+    public func getUpdates(offset: Int64?, timeout: Int, limit: Int = 100) async throws -> [TelegramUpdate] {
+        var parameters: [String: JSONValue] = ["timeout": .int(timeout), "limit": .int(limit), "allowed_updates": ["message", "callback_query"]]
+        if let offset { parameters["offset"] = .int(Int(offset)) }
+        let result = try await call("getUpdates", parameters, timeout: .seconds(Int64(timeout) + 15))
+        return try TelegramUpdate.decoder().decode([TelegramUpdate].self, from: result.jsonData())
+    }
+
+    public func getFile(fileId: String) async throws -> TelegramFile {
+        let result = try await call("getFile", ["file_id": .string(fileId)])
+        return try TelegramUpdate.decoder().decode(TelegramFile.self, from: result.jsonData())
+    }
+
+    /// Downloads a file by its `file_path`, refusing more than `maxBytes`.
+    public func downloadFile(path: String, maxBytes: Int) async throws -> Data {
+        let request = OutgoingRequest(url: "\(baseURL)/file/bot\(token)/\(path)", timeout: .seconds(60), maxResponseBytes: maxBytes)
+        let response: IncomingResponse
+        do {
+            response = try await transport.send(request)
+        } catch HTTPTransportError.responseTooLarge {
+            throw AishaError.photoRejected("too large")
+        } catch {
+            throw TelegramError.network("file download failed")
+        }
+        guard response.status == 200 else { throw TelegramError.api(code: response.status, description: "file download failed") }
+        return response.body
+    }
+
+    public func setWebhook(url: String, secretToken: String?) async throws {
+        var parameters: [String: JSONValue] = ["url": .string(url), "allowed_updates": ["message", "callback_query"]]
+        if let secretToken { parameters["secret_token"] = .string(secretToken) }
+        _ = try await call("setWebhook", parameters)
+    }
+
+    public func deleteWebhook() async throws {
+        _ = try await call("deleteWebhook", [:])
+    }
+
+    static func messageParameters(chatId: Int64, text: String, buttons: [[Button]]) -> [String: JSONValue] {
+        var parameters: [String: JSONValue] = ["chat_id": .int(Int(chatId)), "text": .string(text)]
+        if !buttons.isEmpty {
+            let keyboard = buttons.map { row in JSONValue.array(row.map { ["text": .string($0.text), "callback_data": .string($0.callbackData)] }) }
+            parameters["reply_markup"] = ["inline_keyboard": .array(keyboard)]
+        }
+        return parameters
+    }
+}

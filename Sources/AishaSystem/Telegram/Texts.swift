@@ -1,0 +1,121 @@
+import Foundation
+
+/// Every text the bot sends, in one catalogue (Russian by default).
+public enum Texts {
+    public static func welcome(name: String, balance: Int) -> String {
+        "Привет, \(name)! Я Aisha — создам ваш персональный аватар для генерации изображений.\nБаланс: \(balance) кредитов."
+    }
+
+    public static let mainMenuButtons: [[Button]] = [
+        [Button("✨ Создать аватар", "menu:create")],
+        [Button("📂 Мои аватары", "menu:avatars")],
+    ]
+
+    public static let askName = "Как назовём аватар? Напишите имя (от 1 до 40 символов)."
+    public static func nameRejected(_ why: String) -> String { "Имя не подходит: \(why). Попробуйте ещё раз." }
+    public static let nameEmpty = "имя пустое"
+    public static let nameTooLong = "длиннее 40 символов"
+    public static let nameControl = "в нём есть управляющие символы"
+
+    public static func askGender(name: String) -> String { "Аватар «\(name)». Выберите пол:" }
+    public static let genderButtons: [[Button]] = [[Button("👨 Мужской", "g:male"), Button("👩 Женский", "g:female")]]
+
+    public static let askType = """
+        Выберите тип обучения:
+        🎭 Портретный — точное сходство лица, для фотореалистичных портретов.
+        🎨 Художественный — ваш стиль и образ для творческих, художественных изображений.
+        """
+    public static let typeButtons: [[Button]] = [[Button("🎭 Портретный", "t:portrait"), Button("🎨 Художественный", "t:style")]]
+
+    public static func askPhotos(name: String, type: TrainingType) -> String {
+        "Аватар «\(name)» создан (\(typeLabel(type))). Пришлите от \(TrainingRules.minPhotos) до \(TrainingRules.maxPhotos) фото: "
+            + "JPEG, PNG или WebP, не меньше \(TrainingRules.minShortSide) px по короткой стороне, до 20 МБ."
+    }
+
+    public static func photoAccepted(count: Int, avatarId: UUID) -> (String, [[Button]]) {
+        if count >= TrainingRules.minPhotos {
+            return ("Фото \(count)/\(TrainingRules.maxPhotos) принято. Можно продолжить или нажать «Готово».", [[Button("✅ Готово", "done:\(avatarId.uuidString.lowercased())")]])
+        }
+        return ("Фото \(count)/\(TrainingRules.maxPhotos) принято. Нужно ещё минимум \(TrainingRules.minPhotos - count).", [])
+    }
+
+    public static func photoRejected(_ why: String) -> String { "❌ Фото не принято: \(why). Уже загруженные фото сохранены." }
+    public static let photoNotImage = "это не изображение JPEG, PNG или WebP"
+    public static let photoEmpty = "файл пустой"
+    public static let photoTooBig = "файл больше 20 МБ"
+    public static func photoTooSmall(_ side: Int) -> String { "слишком маленькое (\(side) px, нужно от \(TrainingRules.minShortSide) px)" }
+    public static let photoTooManyPixels = "слишком большое разрешение"
+    public static let photoDuplicate = "такое фото уже загружено"
+    public static let photoLimit = "уже загружено \(TrainingRules.maxPhotos) фото — это максимум"
+    public static let photoDownloadFailed = "не удалось скачать файл из Telegram, пришлите его ещё раз"
+    public static let expectingPhotos = "Сейчас я жду фото для аватара. Пришлите фото или нажмите «Готово», когда их будет не меньше 10."
+    public static let notExpectingPhotos = "Сейчас я не жду фото. Чтобы создать аватар, откройте меню: /start"
+    public static let unknownText = "Не понимаю. Откройте меню: /start"
+
+    public static func summary(avatar: Avatar, photos: Int, cost: Int, balance: Int) -> String {
+        """
+        Проверьте аватар:
+        Имя: \(avatar.name)
+        Пол: \(avatar.gender == .male ? "мужской" : "женский")
+        Тип: \(avatar.trainingType.map(typeLabel) ?? "не выбран")
+        Фото: \(photos)
+        Стоимость: \(cost) кредитов (баланс: \(balance))
+        """
+    }
+
+    public static func confirmButtons(_ id: UUID) -> [[Button]] {
+        let key = id.uuidString.lowercased()
+        return [[Button("🚀 Начать обучение", "go:\(key)")], [Button("❌ Отменить", "cancel:\(key)")]]
+    }
+
+    public static func trainingStarted(avatar: Avatar, type: TrainingType) -> String {
+        (type == .style ? "🎨 Художественное обучение запущено" : "🎭 Портретное обучение запущено")
+            + " для аватара «\(avatar.name)». Я напишу, когда аватар будет готов."
+    }
+
+    public static func ready(_ avatar: Avatar) -> String {
+        "🎉 Аватар «\(avatar.name)» готов! Теперь можно генерировать изображения."
+    }
+
+    public static func failed(_ avatar: Avatar, charged: Bool) -> String {
+        "😔 Обучение аватара «\(avatar.name)» не удалось: \(avatar.errorText ?? "неизвестная ошибка")."
+            + (charged ? " Кредиты возвращены." : "") + " Можно попробовать ещё раз."
+    }
+
+    public static func retryButtons(_ id: UUID) -> [[Button]] {
+        [[Button("🔁 Обучить заново", "retrain:\(id.uuidString.lowercased())")]]
+    }
+
+    public static func insufficientCredits(balance: Int, cost: Int) -> String {
+        "Недостаточно кредитов: нужно \(cost), на балансе \(balance). Пополните баланс и попробуйте снова."
+    }
+
+    public static let noArchive = "Не удалось подготовить архив с фотографиями, обучение не запущено. Кредиты не списаны."
+    public static func falRejected(_ detail: String) -> String { "FAL отклонил запрос на обучение: \(detail). Кредиты возвращены." }
+    public static let falUnavailable = "Сервис обучения сейчас недоступен. Кредиты возвращены, попробуйте позже."
+    public static let alreadyTraining = "Обучение этого аватара уже запущено."
+    public static let notYourAvatar = "Этот аватар вам не принадлежит."
+    public static let avatarNotFound = "Аватар не найден."
+    public static let staleButton = "Эта кнопка устарела. Откройте меню: /start"
+    public static func notEnoughPhotos(_ have: Int) -> String { "Загружено \(have) фото, нужно не меньше \(TrainingRules.minPhotos)." }
+    public static let cancelled = "Аватар отменён."
+    public static let noAvatars = "У вас пока нет аватаров."
+
+    public static func avatarList(_ avatars: [Avatar]) -> String {
+        "Ваши аватары:\n" + avatars.map { "• \($0.name) — \($0.trainingType.map(typeLabel) ?? "?"), \(statusLabel($0.status))" }.joined(separator: "\n")
+    }
+
+    public static func typeLabel(_ type: TrainingType) -> String { type == .style ? "🎨 Художественный" : "🎭 Портретный" }
+
+    public static func statusLabel(_ status: AvatarStatus) -> String {
+        switch status {
+        case .draft: "черновик"
+        case .uploading: "загрузка фото"
+        case .readyForTraining: "готов к обучению"
+        case .training: "обучается"
+        case .completed: "готов"
+        case .error: "ошибка"
+        case .cancelled: "отменён"
+        }
+    }
+}

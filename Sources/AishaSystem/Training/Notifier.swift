@@ -1,0 +1,107 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import SupportKit
+
+/// Sends the outbox to Telegram: in order per chat, 429 waited out, blocked users marked and skipped.
+public actor Notifier: Service {
+    let store: any AvatarStore
+    let telegram: TelegramClient
+    let time: TimeSource
+    let logger: Logger
+    let interval: Duration
+    let maxAttempts = 10
+    private var kicked = false
+    private var waiter: CheckedContinuation<Void, Never>?
+
+    init(store: any AvatarStore, telegram: TelegramClient, time: TimeSource, logger: Logger, interval: Duration = .seconds(5)) {
+        self.store = store
+        self.telegram = telegram
+        self.time = time
+        self.logger = logger
+        self.interval = interval
+    }
+
+    /// Wakes the loop now (something was queued).
+    public func kick() {
+        if let waiter {
+            self.waiter = nil
+            waiter.resume()
+        } else {
+            kicked = true
+        }
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do { try await self.drain() } catch { self.logger.error("outbox drain failed: \(error)") }
+                await self.waitForWork()
+            }
+        }
+    }
+
+    private func waitForWork() async {
+        if kicked {
+            kicked = false
+            return
+        }
+        let interval = self.interval
+        let time = self.time
+        let timer = Task { [weak self] in
+            try? await time.sleep(for: interval)
+            await self?.kick()
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { waiter = $0 }
+        } onCancel: {
+            Task { await self.kick() }
+        }
+        timer.cancel()
+        kicked = false
+    }
+
+    /// Sends every due notification once; returns how many were sent.
+    @discardableResult
+    public func drain() async throws -> Int {
+        var sent = 0
+        while true {
+            let due = try await store.dueNotifications(now: time.now(), limit: 50)
+            if due.isEmpty { return sent }
+            for item in due {
+                if try await deliver(item) { sent += 1 }
+            }
+        }
+    }
+
+    private func deliver(_ item: QueuedNotification) async throws -> Bool {
+        let now = time.now()
+        do {
+            _ = try await telegram.call(
+                "sendMessage", TelegramClient.messageParameters(chatId: item.draft.chatId, text: item.draft.text, buttons: item.draft.buttons))
+            try await store.markNotificationSent(id: item.id, now: now)
+            return true
+        } catch let error as TelegramError {
+            switch error {
+            case .tooManyRequests(let seconds):
+                try await store.rescheduleNotification(id: item.id, at: now.addingTimeInterval(Double(max(seconds, 1))), error: error.description)
+            case .blocked:
+                try await store.setUserBlocked(id: item.draft.chatId, blocked: true)
+                try await store.dropNotification(id: item.id, reason: error.description, now: now)
+                logger.warning("user blocked the bot; notification dropped", metadata: ["chat_id": "\(item.draft.chatId)"])
+            case .notModified:
+                try await store.markNotificationSent(id: item.id, now: now)
+            case .api(let code, _) where code < 500:
+                try await store.dropNotification(id: item.id, reason: error.description, now: now)
+            default:
+                if item.attempts + 1 >= maxAttempts {
+                    try await store.dropNotification(id: item.id, reason: error.description, now: now)
+                } else {
+                    let backoff = Double(min(1 << (item.attempts + 1), 600))
+                    try await store.rescheduleNotification(id: item.id, at: now.addingTimeInterval(backoff), error: error.description)
+                }
+            }
+            return false
+        }
+    }
+}

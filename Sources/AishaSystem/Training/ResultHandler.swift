@@ -1,0 +1,46 @@
+import Foundation
+import Logging
+import SupportKit
+
+/// Applies training outcomes (webhook or poller) exactly once and queues the user's notification.
+public struct ResultHandler: Sendable {
+    let store: any AvatarStore
+    let notifier: Notifier
+    let time: TimeSource
+    let logger: Logger
+
+    @discardableResult
+    public func apply(_ report: StatusReport) async throws -> OutcomeApplication? {
+        guard let outcome = report.outcome else {
+            if let avatar = try await store.avatar(requestId: report.requestId), avatar.status == .training {
+                try await store.touchTraining(avatarId: avatar.id, progress: nil, now: time.now())
+            }
+            return nil
+        }
+        let application = try await store.applyOutcome(requestId: report.requestId, outcome, now: time.now()) { avatar in
+            let failed = avatar.status == .error
+            return NotificationDraft(
+                chatId: avatar.ownerId,
+                text: failed ? Texts.failed(avatar, charged: true) : Texts.ready(avatar),
+                buttons: failed ? Texts.retryButtons(avatar.id) : Texts.mainMenuButtons,
+                dedupeKey: "outcome:\(report.requestId)")
+        }
+        var logger = logger
+        logger[metadataKey: "request_id"] = "\(report.requestId)"
+        switch application {
+        case .applied(let avatar):
+            logger[metadataKey: "avatar_id"] = "\(avatar.id.uuidString.lowercased())"
+            if avatar.status == .completed {
+                logger.info("✅ training completed", metadata: ["finetune_id": "\(avatar.finetuneId ?? "-")", "lora": "\(avatar.loraURL ?? "-")"])
+            } else {
+                logger.warning("❌ training failed: \(avatar.errorText ?? "")")
+            }
+            await notifier.kick()
+        case .alreadyFinal(let avatar):
+            logger.info("duplicate or late status update ignored", metadata: ["status": "\(avatar.status.rawValue)"])
+        case .unknownRequest:
+            logger.warning("status update for an unknown request id")
+        }
+        return application
+    }
+}

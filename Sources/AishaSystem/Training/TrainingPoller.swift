@@ -1,0 +1,53 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import SupportKit
+
+/// Asks FAL about trainings with no news for `staleAfter` (lost webhooks), every `interval` on the clock.
+public struct TrainingPoller: Service {
+    let store: any AvatarStore
+    let fal: FALClient
+    let results: ResultHandler
+    let time: TimeSource
+    let logger: Logger
+    let interval: Duration
+    let staleAfter: TimeInterval
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do { try await time.sleep(for: interval) } catch { return }
+                await pollOnce()
+            }
+        }
+    }
+
+    /// One pass over the stale trainings.
+    public func pollOnce() async {
+        let stale: [Avatar]
+        do {
+            stale = try await store.staleTrainings(before: time.now().addingTimeInterval(-staleAfter))
+        } catch {
+            return logger.error("poller could not read trainings: \(error)")
+        }
+        for avatar in stale {
+            guard let requestId = avatar.falRequestId, let app = avatar.trainerApp else { continue }
+            do {
+                let status = try await fal.status(app: app, requestId: requestId)
+                guard status.status == "COMPLETED" else {
+                    try await store.touchTraining(avatarId: avatar.id, progress: nil, now: time.now())
+                    continue
+                }
+                let (code, body) = try await fal.result(app: app, requestId: requestId)
+                let outcome: TrainingOutcome =
+                    code == 200
+                    ? StatusReport.outcome(fromOutput: body)
+                    : .failed(message: status.error ?? FALClient.detail(body, Data()))
+                logger.info("poller found a finished training", metadata: ["request_id": "\(requestId)"])
+                try await results.apply(StatusReport(requestId: requestId, outcome: outcome))
+            } catch {
+                logger.warning("poll failed: \(error)", metadata: ["request_id": "\(requestId)"])
+            }
+        }
+    }
+}

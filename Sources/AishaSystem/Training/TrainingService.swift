@@ -1,0 +1,97 @@
+import Foundation
+import Logging
+import SupportKit
+
+/// Settings the training start needs.
+public struct TrainingSettings: Sendable {
+    public var cost: Int
+    public var styleTrainer: StyleTrainer
+    public var endpoint: PublicEndpoint
+    public var archiveURLLifetime: TimeInterval = 24 * 3600
+    /// Tries of a submit that FAL answers with 5xx/429 or not at all.
+    public var submitAttempts = 3
+}
+
+/// What a started training submitted.
+public struct StartedTraining: Sendable, Hashable {
+    public var avatar: Avatar
+    public var type: TrainingType
+    public var plan: TrainerPlan
+    public var requestId: String
+}
+
+/// Starts trainings: type from the stored avatar, a real archive URL, the preset's input, one paid submission.
+public struct TrainingService: Sendable {
+    let store: any AvatarStore
+    let objects: any ObjectStore
+    let fal: FALClient
+    let signer: ArchiveURLSigner
+    let settings: TrainingSettings
+    let time: TimeSource
+    let logger: Logger
+
+    /// `fallbackType` is the conversation's choice, used only when the avatar row has no type (seed bug 1).
+    public func start(avatarId: UUID, ownerId: Int64, fallbackType: TrainingType?) async throws -> StartedTraining {
+        var logger = logger
+        logger[metadataKey: "avatar_id"] = "\(avatarId.uuidString.lowercased())"
+        guard let stored = try await store.avatar(id: avatarId) else { throw AishaError.avatarNotFound }
+        guard stored.ownerId == ownerId else { throw AishaError.notYourAvatar }
+        let type: TrainingType
+        if let fromDatabase = stored.trainingType {
+            type = fromDatabase
+            logger.info("🎯 Тип обучения из БД: \(type.rawValue)")
+        } else if let fromState = fallbackType {
+            type = fromState
+            logger.warning("⚠️ Тип обучения из состояния: \(type.rawValue)")
+            try await store.updateAvatar(id: avatarId, now: time.now()) { $0.trainingType = fromState }
+        } else {
+            throw AishaError.staleButton
+        }
+        let trainerApp = type == .style ? settings.styleTrainer.appId : "fal-ai/flux-lora-portrait-trainer"
+        let ticket = try await store.beginTraining(avatarId: avatarId, ownerId: ownerId, cost: settings.cost, trainerApp: trainerApp, now: time.now())
+        let avatar = ticket.avatar
+        let archiveURL: String
+        do {
+            let photos = try await store.photos(avatarId: avatarId)
+            let key = try await ArchiveBuilder(objects: objects).build(avatarId: avatarId, attempt: ticket.attempt, photos: photos)
+            archiveURL = signer.url(forKey: key, expires: time.now().addingTimeInterval(settings.archiveURLLifetime))
+        } catch {
+            logger.error("training archive not built: \(error)")
+            try await store.abortTraining(
+                avatarId: avatarId, attempt: ticket.attempt, error: "\(error)", status: .readyForTraining, notification: nil, now: time.now())
+            throw error as? AishaError ?? AishaError.noArchive("\(error)")
+        }
+        let plan = try TrainerPresets.plan(type: type, preset: avatar.preset, styleTrainer: settings.styleTrainer, archiveURL: archiveURL, avatar: avatar)
+        logger.info("🎯 Запуск обучения аватара \(avatarId.uuidString.lowercased()) с типом: \(type.rawValue)", metadata: ["app": "\(plan.app)"])
+        let webhook = "\(settings.endpoint.url)/api/v1/avatar/status_update?training_type=\(type.rawValue)"
+        do {
+            let submission = try await submitWithRetries(plan: plan, webhook: webhook, logger: logger)
+            try await store.recordSubmission(avatarId: avatarId, attempt: ticket.attempt, requestId: submission.requestId, now: time.now())
+            logger.info("\(plan.launchLog)", metadata: ["request_id": "\(submission.requestId)"])
+            return StartedTraining(avatar: avatar, type: type, plan: plan, requestId: submission.requestId)
+        } catch let error as FALError {
+            logger.error("FAL submit failed: \(error)")
+            try await store.abortTraining(avatarId: avatarId, attempt: ticket.attempt, error: error.description, status: .error, notification: nil, now: time.now())
+            switch error {
+            case .rejected(_, let detail): throw AishaError.falRejected(detail)
+            case .unavailable: throw AishaError.falUnavailable(error.description)
+            }
+        }
+    }
+
+    /// Retries 5xx/429/no answer, waiting `Retry-After` (capped at 60 s) or 2, 4, 8… s on the clock.
+    private func submitWithRetries(plan: TrainerPlan, webhook: String, logger: Logger) async throws -> FALSubmission {
+        var attempt = 1
+        while true {
+            do {
+                return try await fal.submit(app: plan.app, input: plan.input, webhookURL: webhook)
+            } catch let error as FALError where error.isRetryable && attempt < settings.submitAttempts {
+                var wait = Double(1 << attempt)
+                if case .unavailable(_, _, let retryAfter?) = error { wait = Double(min(max(retryAfter, 1), 60)) }
+                logger.warning("FAL submit attempt \(attempt) failed (\(error)); retrying in \(Int(wait)) s")
+                try await time.sleep(for: .seconds(wait))
+                attempt += 1
+            }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import AishaSystem
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+
+/// `aisha`: the avatar bot + API.
+@main
+struct AishaCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "aisha", abstract: "Aisha: Telegram bot + HTTP API that trains personal avatars on FAL.",
+        subcommands: [Serve.self])
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the bot and the API (settings from the environment and .env; see README).")
+
+    @Option(help: "Path of the .env file read after the environment.") var envFile = ".env"
+
+    func run() async throws {
+        let dotEnv = try? String(contentsOfFile: envFile, encoding: .utf8)
+        let configuration: AishaConfiguration
+        do {
+            configuration = try AishaConfiguration.load(environment: ProcessInfo.processInfo.environment, dotEnv: dotEnv)
+        } catch let error as ConfigurationError {
+            FileHandle.standardError.write(Data("aisha: \(error.description)\n".utf8))
+            throw ExitCode(78)  // EX_CONFIG
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = configuration.logLevel
+            return handler
+        }
+        let app = try buildApplication(configuration)
+        try await app.runService()
+    }
+}
