@@ -70,7 +70,8 @@ let package = Package(
         .target(
             name: "ScenarioRunner",
             dependencies: [
-                "MockFAL", "AishaSystem",
+                "MockFAL", "AishaSystem", "SupportKit",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Yams", package: "Yams"),
@@ -124,7 +125,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ScenarioRunnerTests",
-            dependencies: ["ScenarioRunner"]
+            dependencies: [
+                "ScenarioRunner", "SupportKit",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -57,7 +57,7 @@ public struct Fault: Sendable, Codable, Hashable {
 }
 
 /// What happens to a job's webhook.
-public enum WebhookFault: String, Sendable, Codable, Hashable {
+public enum WebhookFault: String, Sendable, Codable, Hashable, CaseIterable {
     /// Never sent (a lost webhook).
     case drop
     /// Sent `webhookCopies` times.

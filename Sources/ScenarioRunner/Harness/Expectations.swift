@@ -1,0 +1,164 @@
+import AishaSystem
+import Foundation
+import MockFAL
+import SupportKit
+
+/// Checks the `expect_*` steps; a mismatch throws a `StepFailure` with a field-level diff.
+struct Expectations {
+    let executor: StepExecutor
+    var env: ScenarioEnvironment { executor.env }
+
+    func check(_ action: StepAction) async throws {
+        switch action {
+        case .expectMessage(let expectation, let id):
+            try await message(expectation, user: try executor.user(id))
+        case .expectNoMessage(let contains, let id):
+            try await noMessage(contains, user: try executor.user(id))
+        case .expectFALSubmit(let expectation):
+            try await submit(expectation)
+        case .expectFALCalls(let app, let kind, let count):
+            await executor.settle()
+            let actual = await env.fal.journalEntries().filter { $0.kind == kind && (app == nil || $0.appId == app) }.count
+            guard actual == count else {
+                throw StepFailure(message: "expected \(count) FAL \(kind) call(s)\(app.map { " to \($0)" } ?? ""), actual \(actual)", diff: await falCalls())
+            }
+        case .expectAvatar(let expectation, let id):
+            try await avatar(expectation, user: try executor.user(id))
+        case .expectLog(let text, let absent):
+            let found = env.logs.all.contains { $0.contains(text) }
+            if found == absent {
+                throw StepFailure(
+                    message: absent ? "log line containing '\(text)' was written" : "no log line contains '\(text)'",
+                    diff: env.logs.all.suffix(8).map { "log: \($0)" })
+            }
+        case .expectWebhook(let delivered, let attempts):
+            await executor.settle()
+            let job = await env.fal.snapshots().last
+            let all = job?.webhookAttempts ?? []
+            let actualDelivered = all.filter { $0.outcome == "delivered" }.count
+            let actualAttempts = all.filter { $0.outcome == "delivered" || $0.outcome == "failed" }.count
+            var diff: [String] = []
+            if let delivered, delivered != actualDelivered { diff.append("delivered: expected \(delivered), actual \(actualDelivered)") }
+            if let attempts, attempts != actualAttempts { diff.append("attempts: expected \(attempts), actual \(actualAttempts)") }
+            guard diff.isEmpty else { throw StepFailure(message: "webhook deliveries differ", diff: diff + all.map { "attempt: \($0.outcome) \($0.httpStatus.map(String.init) ?? "")" }) }
+        case .expectCredits(let balance, let ledger, let id):
+            let user = try executor.user(id)
+            let actualBalance = try await env.services.store.user(id: user.id)?.balance
+            let actualLedger = try await env.services.store.ledger(userId: user.id).map(\.kind.rawValue)
+            var diff: [String] = []
+            if let balance, balance != actualBalance { diff.append("balance: expected \(balance), actual \(actualBalance.map(String.init) ?? "absent")") }
+            if let ledger, ledger != actualLedger { diff.append("ledger: expected \(ledger), actual \(actualLedger)") }
+            guard diff.isEmpty else { throw StepFailure(message: "credits differ", diff: diff) }
+        case .expectTelegramCall(let method, let status, let count):
+            await executor.settle()
+            let calls = await env.world.calls.filter { $0.method == method && (status == nil || $0.status == status) }
+            if let count, calls.count != count {
+                throw StepFailure(message: "expected \(count) \(method) call(s)\(status.map { " answered \($0)" } ?? ""), actual \(calls.count)")
+            }
+            if count == nil, calls.isEmpty { throw StepFailure(message: "no \(method) call\(status.map { " answered \($0)" } ?? "")") }
+        default:
+            throw StepFailure(message: "not an expectation")
+        }
+    }
+
+    private func message(_ expectation: MessageExpectation, user: ScenarioUser) async throws {
+        let start = executor.cursors[user.id] ?? 0
+        var matchedIndex: Int?
+        _ = await eventually(timeout: expectation.timeout) {
+            let messages = await env.world.messages(to: user.id)
+            matchedIndex = messages.indices.dropFirst(start).first { matches(messages[$0], expectation) }
+            return matchedIndex != nil
+        }
+        let messages = await env.world.messages(to: user.id)
+        guard let index = matchedIndex else {
+            var expected: [String] = []
+            if let text = expectation.contains { expected.append("contains '\(text)'") }
+            if let text = expectation.equals { expected.append("equals '\(text)'") }
+            if let text = expectation.regex { expected.append("matches /\(text)/") }
+            if let buttons = expectation.buttons { expected.append("buttons \(buttons)") }
+            let unseen = messages.dropFirst(start).map { "actual: \($0.text.replacingOccurrences(of: "\n", with: " ⏎ "))\($0.buttons.isEmpty ? "" : " \($0.labels)")" }
+            throw StepFailure(
+                message: "no new message to \(user.firstName) that \(expected.joined(separator: " and "))",
+                diff: unseen.isEmpty ? ["actual: no new message since the previous expectation"] : unseen)
+        }
+        executor.cursors[user.id] = index + 1
+    }
+
+    private func matches(_ message: BotMessage, _ expectation: MessageExpectation) -> Bool {
+        if let text = expectation.contains, !message.text.contains(text) { return false }
+        if let text = expectation.equals, message.text != text { return false }
+        if let pattern = expectation.regex, let regex = try? Regex(pattern), message.text.firstMatch(of: regex) == nil { return false }
+        if let buttons = expectation.buttons, !buttons.allSatisfy({ label in message.labels.contains { $0.contains(label) } }) { return false }
+        return true
+    }
+
+    private func noMessage(_ contains: String?, user: ScenarioUser) async throws {
+        await executor.settle()
+        _ = try await env.services.notifier.drain()
+        let start = executor.cursors[user.id] ?? 0
+        let unexpected = await env.world.messages(to: user.id).dropFirst(start).filter { contains == nil || $0.text.contains(contains!) }
+        guard unexpected.isEmpty else {
+            throw StepFailure(message: "expected no new message\(contains.map { " containing '\($0)'" } ?? "")", diff: unexpected.map { "actual: \($0.text)" })
+        }
+    }
+
+    private func submit(_ expectation: SubmitExpectation) async throws {
+        await executor.settle()
+        let submits = await env.fal.journalEntries().filter { $0.kind == "submit" && (expectation.app == nil || $0.appId == expectation.app) }
+        let index = expectation.index < 0 ? submits.count + expectation.index : expectation.index - 1
+        guard submits.indices.contains(index) else {
+            throw StepFailure(
+                message: "no FAL submit\(expectation.app.map { " to \($0)" } ?? "") #\(expectation.index)", diff: await falCalls())
+        }
+        let entry = submits[index]
+        var diff: [String] = []
+        if let verdict = expectation.verdict, entry.verdict != verdict {
+            diff.append("verdict: expected \(verdict), actual \(entry.verdict ?? "none") \((entry.problems ?? []).map { "\($0.field): \($0.msg)" })")
+        }
+        let input = entry.input?.objectValue ?? [:]
+        diff += Matching.diff(expectation.input, input, prefix: "input.")
+        for field in expectation.absent where input[field] != nil {
+            diff.append("input.\(field): expected absent, actual \(Matching.render(input[field]))")
+        }
+        let query = URLComponents(string: entry.webhookURL ?? "")?.queryItems ?? []
+        for (key, value) in expectation.webhookQuery.sorted(by: { $0.key < $1.key }) {
+            let actual = query.first { $0.name == key }?.value
+            if actual != value { diff.append("webhook_query.\(key): expected \(value), actual \(actual ?? "absent")") }
+        }
+        guard diff.isEmpty else {
+            throw StepFailure(message: "FAL submit to \(entry.appId ?? "?") differs (HTTP \(entry.httpStatus))", diff: diff)
+        }
+    }
+
+    private func avatar(_ expectation: AvatarExpectation, user: ScenarioUser) async throws {
+        var diff: [String] = ["no avatar"]
+        _ = try await eventually(timeout: expectation.timeout) {
+            guard let avatar = try await env.services.store.avatars(ownerId: user.id).last else { return false }
+            let photos = try await env.services.store.photos(avatarId: avatar.id).count
+            diff = Matching.diff(expectation.fields.filter { $0.key != "error" }, Self.fields(avatar, photos: photos))
+            if let error = expectation.fields["error"] {
+                let text = error.stringValue ?? ""
+                if ["present", "absent"].contains(text) {
+                    if !Matching.matches(error, avatar.errorText.map { .string($0) }) { diff.append("error: expected \(text), actual \(avatar.errorText ?? "absent")") }
+                } else if !(avatar.errorText ?? "").contains(text) {
+                    diff.append("error: expected to contain '\(text)', actual \(avatar.errorText ?? "absent")")
+                }
+            }
+            return diff.isEmpty
+        }
+        guard diff.isEmpty else { throw StepFailure(message: "avatar of \(user.firstName) differs", diff: diff) }
+    }
+
+    static func fields(_ avatar: Avatar, photos: Int) -> [String: JSONValue] {
+        func text(_ value: String?) -> JSONValue { value.map { .string($0) } ?? .null }
+        return [
+            "status": .string(avatar.status.rawValue), "type": text(avatar.trainingType?.rawValue), "finetune_id": text(avatar.finetuneId),
+            "lora": text(avatar.loraURL), "trigger_word": .string(avatar.triggerWord), "attempt": .int(avatar.trainingAttempt),
+            "name": .string(avatar.name), "gender": .string(avatar.gender.rawValue), "preset": .string(avatar.preset.rawValue), "photos": .int(photos),
+        ]
+    }
+
+    private func falCalls() async -> [String] {
+        await env.fal.journalEntries().suffix(6).map { "FAL \($0.kind) \($0.appId ?? $0.path) → \($0.httpStatus) \($0.verdict ?? "")" }
+    }
+}

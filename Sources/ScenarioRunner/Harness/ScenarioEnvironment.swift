@@ -1,0 +1,113 @@
+import AishaSystem
+import Clocks
+import Foundation
+import Logging
+import MockFAL
+import SupportKit
+import Synchronization
+
+/// Everything one scenario runs against, in this process: mock Telegram, MockFAL and AishaSystem on ephemeral
+/// loopback ports, one virtual clock, its own database and storage folder.
+final class ScenarioEnvironment: Sendable {
+    let scenario: Scenario
+    let time: TimeSource
+    let world: TelegramWorld
+    let fal: FALQueue
+    let logs = LogBuffer()
+    let folder: URL
+    let telegramServer: RunningServer
+    let falServer: RunningServer
+    private let aisha: Mutex<(services: AishaServices, server: RunningServer)?> = Mutex(nil)
+    static let token = "4242:scenario-token"
+    static let webhookSecret = "scenario-secret"
+
+    private init(scenario: Scenario, time: TimeSource, world: TelegramWorld, fal: FALQueue, folder: URL, telegramServer: RunningServer, falServer: RunningServer) {
+        self.scenario = scenario
+        self.time = time
+        self.world = world
+        self.fal = fal
+        self.folder = folder
+        self.telegramServer = telegramServer
+        self.falServer = falServer
+    }
+
+    static func start(_ scenario: Scenario, seed: UInt64) async throws -> ScenarioEnvironment {
+        let time = TimeSource.virtual(TestClock(), start: Date(timeIntervalSince1970: 1_790_000_000))
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("aisha-scenario-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var quiet = Logger(label: "scenario")
+        quiet.logLevel = .critical
+        let world = TelegramWorld(token: token, time: time)
+        let telegramServer = try await RunningServer.start(logger: quiet) { running in
+            MockTelegramServer.buildApplication(world: world, logger: quiet, onServerRunning: running)
+        }
+        var falConfiguration = MockFALConfiguration(contracts: try .bundled(), time: time)
+        falConfiguration.port = 0
+        falConfiguration.mode = scenario.fal.mode
+        falConfiguration.stepDuration = scenario.fal.step
+        falConfiguration.simulatedSteps = scenario.fal.stepsToWebhook
+        falConfiguration.refuseDeprecatedApps = scenario.fal.refuseDeprecated
+        falConfiguration.seed = seed
+        let fal = FALQueue(configuration: falConfiguration, logger: quiet)
+        for rule in scenario.faults { await fal.addFault(rule) }
+        let falServer = try await RunningServer.start(logger: quiet) { running in
+            MockFAL.buildApplication(falConfiguration, queue: fal, logger: quiet, onServerRunning: running)
+        }
+        let environment = ScenarioEnvironment(
+            scenario: scenario, time: time, world: world, fal: fal, folder: folder, telegramServer: telegramServer, falServer: falServer)
+        try await environment.startAisha(port: 0)
+        return environment
+    }
+
+    var services: AishaServices {
+        get throws {
+            guard let running = aisha.withLock({ $0 }) else { throw StepFailure(message: "AishaSystem is not running") }
+            return running.services
+        }
+    }
+
+    var aishaPort: Int? { aisha.withLock { $0?.server.port } }
+
+    /// AishaSystem as `aisha serve` would run it on the embedded defaults: SQLite file + local files, webhook intake.
+    func startAisha(port: Int) async throws {
+        var configuration = AishaConfiguration(telegramBotToken: Self.token, falKey: "scenario-fal-key", archiveURLSecret: "scenario-archive-secret")
+        configuration.port = port
+        configuration.telegramMode = .webhook
+        configuration.telegramWebhookSecret = Self.webhookSecret
+        configuration.telegramAPIBaseURL = "http://127.0.0.1:\(telegramServer.port)"
+        configuration.falQueueBaseURL = "http://127.0.0.1:\(falServer.port)"
+        configuration.falJWKSURL = "http://127.0.0.1:\(falServer.port)/.well-known/jwks.json"
+        configuration.falWebhookVerify = scenario.config.webhookVerify
+        configuration.databaseURL = "sqlite://\(folder.appendingPathComponent("aisha.sqlite").path)"
+        configuration.storageURL = "file://\(folder.appendingPathComponent("storage").path)"
+        configuration.trainingPreset = scenario.config.preset
+        configuration.styleTrainer = scenario.config.styleTrainer
+        configuration.avatarCreationCost = scenario.config.cost
+        configuration.welcomeCredits = scenario.config.welcomeCredits ?? scenario.config.cost
+        configuration.pollInterval = scenario.config.pollInterval
+        configuration.staleAfter = scenario.config.staleAfter.timeInterval
+        configuration.logLevel = .info
+        let services = try AishaServices.make(configuration, time: time, logger: logs.logger(label: "aisha"))
+        let server = try await RunningServer.start(logger: logs.logger(label: "aisha-lifecycle")) { running in
+            AishaSystem.buildApplication(services, onServerRunning: running)
+        }
+        aisha.withLock { $0 = (services, server) }
+        _ = await eventually { await world.webhook != nil }
+    }
+
+    /// Stops AishaSystem and starts it again on the same port, database and storage.
+    func restartAisha() async throws {
+        guard let running = aisha.withLock({ $0 }) else { return }
+        await running.server.stop()
+        aisha.withLock { $0 = nil }
+        try await startAisha(port: running.server.port)
+    }
+
+    func stop() async {
+        if let running = aisha.withLock({ $0 }) { await running.server.stop() }
+        await falServer.stop()
+        await telegramServer.stop()
+        await fal.reset()
+        try? FileManager.default.removeItem(at: folder)
+    }
+}

@@ -1,0 +1,177 @@
+import AishaSystem
+import Foundation
+import MockFAL
+import SupportKit
+
+/// Plays the steps of one scenario against its environment.
+final class StepExecutor {
+    let env: ScenarioEnvironment
+    let seed: UInt64
+    var cursors: [Int64: Int] = [:]
+    var generated: UInt64 = 0
+    var lastPhoto: Data?
+    var userEvents: [TimelineEvent] = []
+
+    init(env: ScenarioEnvironment, seed: UInt64) {
+        self.env = env
+        self.seed = seed
+    }
+
+    var scenario: Scenario { env.scenario }
+
+    func user(_ id: Int64?) throws -> ScenarioUser {
+        guard let id else { return scenario.mainUser }
+        guard let user = scenario.users.first(where: { $0.id == id }) else {
+            throw StepFailure(message: "user \(id) is not declared; users: \(scenario.users.map { String($0.id) }.joined(separator: ", "))")
+        }
+        return user
+    }
+
+    func note(_ kind: TimelineEvent.Kind, _ text: String) {
+        userEvents.append(TimelineEvent(time: env.time.now(), kind: kind, text: text))
+    }
+
+    func run(_ step: Step) async throws {
+        switch step.action {
+        case .send(let text, let id):
+            let user = try user(id)
+            note(.user, "\(user.firstName): \(text)")
+            try check(await env.world.userSends(from: user, text: text), "message")
+        case .tap(let label, let id):
+            try await tap(label, user: try user(id))
+        case .callback(let raw, let id):
+            let user = try user(id)
+            let data = try await substitute(raw)
+            note(.user, "\(user.firstName) sends callback \(data)")
+            try check(await env.world.userTaps(from: user, data: data, on: await env.world.messages(to: user.id).last), "callback")
+        case .photos(let spec, let id):
+            try await sendPhotos(spec, user: try user(id))
+        case .advance(let duration):
+            note(.clock, "advance \(duration.timeInterval) s")
+            await advance(duration)
+        case .restart:
+            note(.system, "AishaSystem restarted")
+            try await env.restartAisha()
+        case .falFault(let rule):
+            note(.system, "MockFAL fault: \(Matching.render(try? JSONValue.from(rule)))")
+            await env.fal.addFault(rule)
+        case .telegramFault(let fault):
+            note(.system, "Telegram fault on \(fault.method): \(fault.code) ×\(fault.times)")
+            await env.world.inject(fault)
+        case .blockBot(let id):
+            let user = try user(id)
+            note(.user, "\(user.firstName) blocks the bot")
+            await env.world.block(chat: user.id)
+        case .postWebhook(let body, let signed, let expected):
+            try await postWebhook(body, signed: signed, expected: expected)
+        default:
+            try await Expectations(executor: self).check(step.action)
+        }
+    }
+
+    private func check(_ status: Int, _ what: String) throws {
+        guard (200..<300).contains(status) else {
+            throw StepFailure(message: "AishaSystem answered the \(what) update with HTTP \(status)")
+        }
+    }
+
+    private func tap(_ label: String, user: ScenarioUser) async throws {
+        let messages = await env.world.messages(to: user.id)
+        guard let message = messages.last(where: { !$0.buttons.isEmpty }) else {
+            throw StepFailure(message: "tap '\(label)': no bot message to \(user.firstName) has buttons")
+        }
+        let buttons = message.buttons.flatMap { $0 }
+        guard let button = buttons.first(where: { $0.text == label }) ?? buttons.first(where: { $0.text.contains(label) }) else {
+            throw StepFailure(
+                message: "tap '\(label)': no such button on the latest keyboard", diff: ["buttons there: \(message.labels.map { "'\($0)'" }.joined(separator: ", "))"])
+        }
+        note(.user, "\(user.firstName) taps \(button.text)")
+        try check(await env.world.userTaps(from: user, data: button.callbackData, on: message), "callback")
+    }
+
+    private func sendPhotos(_ spec: PhotoSpec, user: ScenarioUser) async throws {
+        let group = spec.album ? "album-\(generated)" : nil
+        note(.user, "\(user.firstName) sends \(spec.count) \(spec.kind.rawValue) photo(s) \(spec.width)x\(spec.height)\(spec.album ? " as an album" : "")")
+        for _ in 0..<spec.count {
+            generated += 1
+            let data: Data
+            switch spec.kind {
+            case .normal: data = PNGEncoder.bilevel(width: spec.width, height: spec.height, seed: seed &* 1_000_003 &+ generated)
+            case .broken: data = Data("this is not an image at all".utf8)
+            case .empty: data = Data()
+            case .duplicate: data = lastPhoto ?? PNGEncoder.bilevel(width: spec.width, height: spec.height, seed: seed)
+            case .huge:
+                var padded = PNGEncoder.bilevel(width: spec.width, height: spec.height, seed: generated)
+                padded.append(Data(count: 21 * 1024 * 1024))
+                data = padded
+            }
+            if spec.kind == .normal { lastPhoto = data }
+            let name = spec.fileName ?? "photo_\(generated).png"
+            let fileId = await env.world.addFile(data, name: name)
+            let status: Int
+            if spec.asDocument {
+                let document: JSONValue = ["file_id": .string(fileId), "file_name": .string(name), "mime_type": "image/png", "file_size": .int(data.count)]
+                status = await env.world.userSends(from: user, document: document, mediaGroup: group)
+            } else {
+                let sizes: [JSONValue] = [
+                    ["file_id": .string(fileId), "file_unique_id": .string("t\(fileId)"), "width": .int(max(1, spec.width / 10)), "height": .int(max(1, spec.height / 10))],
+                    ["file_id": .string(fileId), "file_unique_id": .string("u\(fileId)"), "width": .int(spec.width), "height": .int(spec.height), "file_size": .int(data.count)],
+                ]
+                status = await env.world.userSends(from: user, photo: sizes, mediaGroup: group)
+            }
+            try check(status, "photo")
+        }
+    }
+
+    /// Moves virtual time in slices, letting downloads, webhooks and notifications finish between them, so events
+    /// happen in the order their times say.
+    func advance(_ duration: Duration) async {
+        let slices = max(1, min(240, Int(duration.timeInterval.rounded(.up))))
+        let slice = duration / slices
+        for _ in 0..<slices {
+            await settle()
+            await env.time.advance(by: slice)
+        }
+        await settle()
+    }
+
+    func settle() async {
+        await env.fal.waitUntilIdle()
+        for _ in 0..<10 { await Task.yield() }
+        await env.fal.waitUntilIdle()
+    }
+
+    /// Replaces `{avatar_id}` and `{request_id}` with the main user's latest avatar and FAL request.
+    func substitute(_ text: String) async throws -> String {
+        var result = text
+        if result.contains("{avatar_id}") {
+            let avatar = try await env.services.store.avatars(ownerId: scenario.mainUser.id).last
+            result = result.replacingOccurrences(of: "{avatar_id}", with: avatar?.id.uuidString.lowercased() ?? "no-avatar")
+        }
+        if result.contains("{request_id}") {
+            let id = await env.fal.snapshots().last?.requestId ?? "no-request"
+            result = result.replacingOccurrences(of: "{request_id}", with: id)
+        }
+        return result
+    }
+
+    private func postWebhook(_ body: JSONValue, signed: Bool, expected: Int?) async throws {
+        let text = try await substitute(String(decoding: try body.jsonData(), as: UTF8.self))
+        let data = Data(text.utf8)
+        var headers = [("Content-Type", "application/json")]
+        if signed {
+            let requestId = (try? JSONValue.parse(data))?["request_id"]?.stringValue ?? ""
+            headers += await env.fal.keyRing.headers(
+                requestId: requestId, userId: "scenario", timestamp: Int(env.time.now().timeIntervalSince1970), body: data)
+        }
+        guard let port = env.aishaPort else { throw StepFailure(message: "AishaSystem is not running") }
+        note(.webhook, "POST status_update \(signed ? "signed" : "unsigned"): \(text)")
+        let response = try await AsyncHTTPClientTransport().send(
+            OutgoingRequest(method: "POST", url: "http://127.0.0.1:\(port)/api/v1/avatar/status_update", headers: headers, body: data))
+        if let expected, response.status != expected {
+            throw StepFailure(
+                message: "post_webhook: expected HTTP \(expected), actual \(response.status)",
+                diff: ["body: \(String(decoding: response.body.prefix(300), as: UTF8.self))"])
+        }
+    }
+}

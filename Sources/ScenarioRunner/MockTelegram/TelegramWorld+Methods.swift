@@ -1,0 +1,175 @@
+import Foundation
+import SupportKit
+
+extension TelegramWorld {
+    /// Runs a Bot API method with already decoded parameters; answers Telegram's `{"ok":…}` envelope.
+    public func call(token given: String, method rawMethod: String, _ params: [String: JSONValue]) async -> (Int, JSONValue) {
+        let method = rawMethod.lowercased()
+        guard given == token else { return record(method, error(401, "Unauthorized")) }
+        if let index = faults.firstIndex(where: { $0.method.lowercased() == method }) {
+            let fault = faults[index]
+            faults[index].times -= 1
+            if faults[index].times <= 0 { faults.remove(at: index) }
+            return record(method, error(fault.code, fault.description, retryAfter: fault.retryAfter))
+        }
+        let answer: (Int, JSONValue)
+        switch method {
+        case "getme":
+            answer = ok(["id": 777_000, "is_bot": true, "first_name": "Aisha", "username": "aisha_mock_bot"])
+        case "getupdates":
+            return record(method, await getUpdates(params))
+        case "setwebhook":
+            guard let url = params["url"]?.stringValue else { return record(method, error(400, "Bad Request: bad webhook: URL is empty")) }
+            if url.isEmpty {
+                webhook = nil
+            } else {
+                webhook = (url, params["secret_token"]?.stringValue)
+            }
+            answer = ok(true)
+        case "deletewebhook":
+            webhook = nil
+            answer = ok(true)
+        case "getwebhookinfo":
+            answer = ok(["url": .string(webhook?.url ?? ""), "pending_update_count": .int(pendingUpdates.count)])
+        case "sendmessage", "sendphoto":
+            answer = send(params, photo: method == "sendphoto")
+        case "editmessagetext", "editmessagereplymarkup":
+            answer = edit(params, textOnly: method == "editmessagereplymarkup" ? false : true)
+        case "answercallbackquery":
+            let id = params["callback_query_id"]?.stringValue ?? ""
+            answer = callbackQueries.contains(id) ? ok(true) : error(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+        case "getfile":
+            let id = params["file_id"]?.stringValue ?? ""
+            guard let file = files[id] else { return record(method, error(400, "Bad Request: invalid file_id")) }
+            guard file.data.count <= 20 * 1024 * 1024 else { return record(method, error(400, "Bad Request: file is too big")) }
+            answer = ok(["file_id": .string(id), "file_unique_id": .string("u\(id)"), "file_size": .int(file.data.count), "file_path": .string(file.path)])
+        default:
+            answer = error(404, "Not Found: method not found")
+        }
+        return record(method, answer)
+    }
+
+    /// Bytes of a file by `file_path`.
+    public func file(token given: String, path: String) -> Data? {
+        guard given == token else { return nil }
+        return files.values.first { $0.path == path }?.data
+    }
+
+    private func getUpdates(_ params: [String: JSONValue]) async -> (Int, JSONValue) {
+        if webhook != nil {
+            return error(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first")
+        }
+        if let offset = params["offset"]?.intValue { pendingUpdates.removeAll { $0.id < Int64(offset) } }
+        let limit = min(max(params["limit"]?.intValue ?? 100, 1), 100)
+        let timeout = min(max(params["timeout"]?.intValue ?? 0, 0), 50)
+        if pendingUpdates.isEmpty, timeout > 0 {
+            let wake = Task { [weak self] in
+                try? await Task.sleep(for: .seconds(timeout))
+                await self?.wakePollers()
+            }
+            await withCheckedContinuation { pollWaiters.append($0) }
+            wake.cancel()
+        }
+        return ok(.array(pendingUpdates.prefix(limit).map(\.update)))
+    }
+
+    func wakePollers() {
+        let waiters = pollWaiters
+        pollWaiters = []
+        for waiter in waiters { waiter.resume() }
+    }
+
+    private func send(_ params: [String: JSONValue], photo: Bool) -> (Int, JSONValue) {
+        guard let chat = params["chat_id"]?.intValue.map(Int64.init) ?? params["chat_id"]?.stringValue.flatMap({ Int64($0) }),
+            knownChats.contains(chat)
+        else { return error(400, "Bad Request: chat not found") }
+        if blockedChats.contains(chat) { return error(403, "Forbidden: bot was blocked by the user") }
+        let text = (photo ? params["caption"]?.stringValue : params["text"]?.stringValue) ?? ""
+        if !photo, text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return error(400, "Bad Request: message text is empty") }
+        if text.count > (photo ? 1024 : 4096) { return error(400, "Bad Request: message is too long") }
+        let buttons: [[InlineButton]]
+        switch Self.keyboard(params["reply_markup"]) {
+        case .success(let parsed): buttons = parsed
+        case .failure(let problem): return error(400, "Bad Request: \(problem.reason)")
+        }
+        let message = BotMessage(messageId: nextMessageId, chatId: chat, text: text, buttons: buttons, photo: photo, time: time.now())
+        nextMessageId += 1
+        messages.append(message)
+        return ok(messageJSON(message))
+    }
+
+    private func edit(_ params: [String: JSONValue], textOnly: Bool) -> (Int, JSONValue) {
+        guard let id = params["message_id"]?.intValue, let index = messages.firstIndex(where: { $0.messageId == Int64(id) }) else {
+            return error(400, "Bad Request: message to edit not found")
+        }
+        var message = messages[index]
+        let newText = textOnly ? (params["text"]?.stringValue ?? message.text) : message.text
+        let newButtons: [[InlineButton]]
+        switch Self.keyboard(params["reply_markup"]) {
+        case .success(let parsed): newButtons = parsed
+        case .failure(let problem): return error(400, "Bad Request: \(problem.reason)")
+        }
+        if newText == message.text, newButtons == message.buttons {
+            return error(
+                400,
+                "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message")
+        }
+        message.text = newText
+        message.buttons = newButtons
+        messages[index] = message
+        return ok(messageJSON(message))
+    }
+
+    struct KeyboardProblem: Error { let reason: String }
+
+    /// `{"inline_keyboard":[[{"text","callback_data"}]]}`, also when it arrives JSON-encoded in a form field.
+    static func keyboard(_ value: JSONValue?) -> Result<[[InlineButton]], KeyboardProblem> {
+        guard var markup = value, markup != .null else { return .success([]) }
+        if let text = markup.stringValue {
+            guard let parsed = try? JSONValue.parse(Data(text.utf8)) else { return .failure(KeyboardProblem(reason: "can't parse reply keyboard markup JSON object")) }
+            markup = parsed
+        }
+        guard let rows = markup["inline_keyboard"]?.arrayValue else { return .success([]) }
+        var result: [[InlineButton]] = []
+        for row in rows {
+            guard let buttons = row.arrayValue else { return .failure(KeyboardProblem(reason: "field \"inline_keyboard\" of the InlineKeyboardMarkup must be an Array of Arrays")) }
+            var parsedRow: [InlineButton] = []
+            for button in buttons {
+                guard let text = button["text"]?.stringValue, !text.isEmpty else { return .failure(KeyboardProblem(reason: "text buttons are unallowed in the inline keyboard")) }
+                let data = button["callback_data"]?.stringValue ?? ""
+                guard (1...64).contains(data.utf8.count) else { return .failure(KeyboardProblem(reason: "BUTTON_DATA_INVALID")) }
+                parsedRow.append(InlineButton(text: text, callbackData: data))
+            }
+            result.append(parsedRow)
+        }
+        return .success(result)
+    }
+
+    private func messageJSON(_ message: BotMessage) -> JSONValue {
+        var json: [String: JSONValue] = [
+            "message_id": .int(Int(message.messageId)), "date": .int(Int(message.time.timeIntervalSince1970)),
+            "chat": ["id": .int(Int(message.chatId)), "type": "private"],
+            "from": ["id": 777_000, "is_bot": true, "first_name": "Aisha"],
+        ]
+        json[message.photo ? "caption" : "text"] = .string(message.text)
+        if !message.buttons.isEmpty {
+            json["reply_markup"] = [
+                "inline_keyboard": .array(message.buttons.map { row in .array(row.map { ["text": .string($0.text), "callback_data": .string($0.callbackData)] }) })
+            ]
+        }
+        return .object(json)
+    }
+
+    private func ok(_ result: JSONValue) -> (Int, JSONValue) { (200, ["ok": true, "result": result]) }
+
+    private func error(_ code: Int, _ description: String, retryAfter: Int? = nil) -> (Int, JSONValue) {
+        var body: [String: JSONValue] = ["ok": false, "error_code": .int(code), "description": .string(description)]
+        if let retryAfter { body["parameters"] = ["retry_after": .int(retryAfter)] }
+        return (code, .object(body))
+    }
+
+    private func record(_ method: String, _ answer: (Int, JSONValue)) -> (Int, JSONValue) {
+        calls.append(BotAPICall(time: time.now(), method: method, status: answer.0, description: answer.1["description"]?.stringValue))
+        return answer
+    }
+}

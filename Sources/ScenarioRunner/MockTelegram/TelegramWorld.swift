@@ -1,0 +1,166 @@
+import Foundation
+import SupportKit
+
+/// A message the bot sent (or edited), as the mock keeps it.
+public struct BotMessage: Sendable, Hashable, Codable {
+    public var messageId: Int64
+    public var chatId: Int64
+    public var text: String
+    /// Rows of (label, callback_data).
+    public var buttons: [[InlineButton]]
+    public var photo: Bool
+    public var time: Date
+
+    public var labels: [String] { buttons.flatMap { $0.map(\.text) } }
+}
+
+public struct InlineButton: Sendable, Hashable, Codable {
+    public var text: String
+    public var callbackData: String
+}
+
+/// One Bot API call the bot made, and how the mock answered.
+public struct BotAPICall: Sendable, Hashable, Codable {
+    public var time: Date
+    public var method: String
+    public var status: Int
+    public var description: String?
+}
+
+/// An error the mock answers instead of running a method (429, 403, 400 …).
+public struct TelegramFault: Sendable, Hashable, Codable {
+    public var method: String
+    public var code: Int
+    public var description: String
+    public var retryAfter: Int?
+    public var times: Int
+
+    public init(method: String, code: Int, description: String, retryAfter: Int? = nil, times: Int = 1) {
+        self.method = method
+        self.code = code
+        self.description = description
+        self.retryAfter = retryAfter
+        self.times = times
+    }
+}
+
+/// The state of the mock Telegram Bot API: users, the bot's messages, files, pending updates, webhook, faults.
+public actor TelegramWorld {
+    public let token: String
+    let time: TimeSource
+    let transport: any HTTPTransport
+    var nextUpdateId: Int64 = 1
+    var nextMessageId: Int64 = 1
+    var pendingUpdates: [(id: Int64, update: JSONValue)] = []
+    var pollWaiters: [CheckedContinuation<Void, Never>] = []
+    public internal(set) var webhook: (url: String, secret: String?)?
+    var knownChats: Set<Int64> = []
+    var blockedChats: Set<Int64> = []
+    public internal(set) var messages: [BotMessage] = []
+    public internal(set) var calls: [BotAPICall] = []
+    var files: [String: (data: Data, path: String)] = [:]
+    var callbackQueries: Set<String> = []
+    var faults: [TelegramFault] = []
+    /// Webhook deliveries answered with a non-2xx status, for the report.
+    public private(set) var failedDeliveries = 0
+
+    public init(token: String, time: TimeSource, transport: any HTTPTransport = AsyncHTTPClientTransport()) {
+        self.token = token
+        self.time = time
+        self.transport = transport
+    }
+
+    // MARK: The user's side (scenario steps)
+
+    /// A user writes to the bot: the update is pushed to the webhook (and its answer awaited) or queued for getUpdates.
+    @discardableResult
+    public func userSends(from user: ScenarioUser, text: String? = nil, photo: [JSONValue]? = nil, document: JSONValue? = nil, mediaGroup: String? = nil) async -> Int {
+        knownChats.insert(user.id)
+        var message: [String: JSONValue] = [
+            "message_id": .int(Int(takeMessageId())), "date": .int(Int(time.now().timeIntervalSince1970)),
+            "chat": ["id": .int(Int(user.id)), "type": "private", "first_name": .string(user.firstName)],
+            "from": user.json,
+        ]
+        if let text { message["text"] = .string(text) }
+        if let photo { message["photo"] = .array(photo) }
+        if let document { message["document"] = document }
+        if let mediaGroup { message["media_group_id"] = .string(mediaGroup) }
+        return await deliver(["message": .object(message)])
+    }
+
+    /// A user taps an inline button of one of the bot's messages.
+    @discardableResult
+    public func userTaps(from user: ScenarioUser, data: String, on message: BotMessage?) async -> Int {
+        knownChats.insert(user.id)
+        let id = "cq\(nextUpdateId)"
+        callbackQueries.insert(id)
+        var query: [String: JSONValue] = ["id": .string(id), "from": user.json, "chat_instance": .string("ci\(user.id)"), "data": .string(data)]
+        if let message {
+            query["message"] = [
+                "message_id": .int(Int(message.messageId)), "date": .int(Int(message.time.timeIntervalSince1970)),
+                "chat": ["id": .int(Int(message.chatId)), "type": "private"], "text": .string(message.text),
+            ]
+        }
+        return await deliver(["callback_query": .object(query)])
+    }
+
+    /// Stores a file the user "uploads" and returns its file_id.
+    public func addFile(_ data: Data, name: String) -> String {
+        let id = "F\(files.count + 1)_\(UUID().uuidString.prefix(8))"
+        files[id] = (data, "photos/\(id)_\(name)")
+        return id
+    }
+
+    public func inject(_ fault: TelegramFault) { faults.append(fault) }
+
+    public func block(chat: Int64) { blockedChats.insert(chat) }
+
+    /// Messages the bot sent to `chat`, oldest first.
+    public func messages(to chat: Int64) -> [BotMessage] { messages.filter { $0.chatId == chat } }
+
+    private func takeMessageId() -> Int64 {
+        defer { nextMessageId += 1 }
+        return nextMessageId
+    }
+
+    private func deliver(_ body: [String: JSONValue]) async -> Int {
+        let id = nextUpdateId
+        nextUpdateId += 1
+        var update = body
+        update["update_id"] = .int(Int(id))
+        guard let webhook else {
+            pendingUpdates.append((id, .object(update)))
+            let waiters = pollWaiters
+            pollWaiters = []
+            for waiter in waiters { waiter.resume() }
+            return 200
+        }
+        var headers = [("Content-Type", "application/json")]
+        if let secret = webhook.secret { headers.append(("X-Telegram-Bot-Api-Secret-Token", secret)) }
+        let data = (try? JSONValue.object(update).jsonData()) ?? Data()
+        var status = 0
+        for _ in 0..<3 {
+            status = (try? await transport.send(OutgoingRequest(method: "POST", url: webhook.url, headers: headers, body: data, timeout: .seconds(60))).status) ?? 0
+            if (200..<300).contains(status) { return status }
+            failedDeliveries += 1
+        }
+        return status
+    }
+}
+
+/// A Telegram user of a scenario.
+public struct ScenarioUser: Sendable, Hashable, Codable {
+    public var id: Int64
+    public var firstName: String
+    public var language: String
+
+    public init(id: Int64, firstName: String, language: String = "ru") {
+        self.id = id
+        self.firstName = firstName
+        self.language = language
+    }
+
+    var json: JSONValue {
+        ["id": .int(Int(id)), "is_bot": false, "first_name": .string(firstName), "language_code": .string(language)]
+    }
+}

@@ -1,0 +1,119 @@
+import AishaSystem
+import Foundation
+import MockFAL
+import SupportKit
+
+/// One scripted conversation, parsed from a YAML file in `scenarios/`.
+public struct Scenario: Sendable {
+    public var name: String
+    public var file: String
+    public var line: Int
+    public var reproduces: String?
+    public var description: String?
+    public var users: [ScenarioUser]
+    public var config: ScenarioConfig
+    public var fal: FALSettings
+    public var faults: [FaultRule]
+    public var steps: [Step]
+
+    /// The first user, the default actor of every step.
+    public var mainUser: ScenarioUser { users[0] }
+}
+
+/// AishaSystem settings a scenario may change.
+public struct ScenarioConfig: Sendable {
+    public var preset = TrainingPreset.balanced
+    public var styleTrainer = StyleTrainer.fluxProTrainer
+    public var cost = 150
+    public var welcomeCredits: Int?
+    public var webhookVerify = true
+    public var pollInterval: Duration = .seconds(60)
+    public var staleAfter: Duration = .seconds(600)
+}
+
+/// MockFAL settings of a scenario.
+public struct FALSettings: Sendable {
+    public var mode = ValidationMode.strict
+    public var step: Duration = .seconds(1)
+    public var stepsToWebhook: Int?
+    public var refuseDeprecated = false
+}
+
+/// A step and where it stands in its file.
+public struct Step: Sendable {
+    public var line: Int
+    public var action: StepAction
+    /// The step as written (for reports).
+    public var summary: String
+}
+
+/// Generated photos: how many, how big, which format, and how they are broken.
+public struct PhotoSpec: Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
+        case normal, broken, empty, duplicate, huge
+    }
+    public var count = 1
+    public var width = 1024
+    public var height = 1024
+    public var kind = Kind.normal
+    public var album = false
+    /// As a document (uncompressed file) rather than a photo.
+    public var asDocument = false
+    public var fileName: String?
+}
+
+/// What a message expectation checks.
+public struct MessageExpectation: Sendable {
+    public var contains: String?
+    public var equals: String?
+    public var regex: String?
+    public var buttons: [String]?
+    public var timeout: Duration = .seconds(5)
+}
+
+/// What a FAL submit expectation checks.
+public struct SubmitExpectation: Sendable {
+    public var app: String?
+    public var input: [String: JSONValue] = [:]
+    public var absent: [String] = []
+    public var webhookQuery: [String: String] = [:]
+    public var verdict: String?
+    /// Which submit: 1-based, negative from the end (default -1, the latest).
+    public var index = -1
+}
+
+/// What an avatar expectation checks (latest avatar of the user).
+public struct AvatarExpectation: Sendable {
+    public var fields: [String: JSONValue] = [:]
+    public var timeout: Duration = .seconds(5)
+}
+
+public enum StepAction: Sendable {
+    case send(String, user: Int64?)
+    case tap(String, user: Int64?)
+    case callback(String, user: Int64?)
+    case photos(PhotoSpec, user: Int64?)
+    case advance(Duration)
+    case restart
+    case falFault(FaultRule)
+    case telegramFault(TelegramFault)
+    case blockBot(user: Int64?)
+    case postWebhook(body: JSONValue, signed: Bool, expectStatus: Int?)
+    case expectMessage(MessageExpectation, user: Int64?)
+    case expectNoMessage(contains: String?, user: Int64?)
+    case expectFALSubmit(SubmitExpectation)
+    case expectFALCalls(app: String?, kind: String, count: Int)
+    case expectAvatar(AvatarExpectation, user: Int64?)
+    case expectLog(contains: String, absent: Bool)
+    case expectWebhook(delivered: Int?, attempts: Int?)
+    case expectCredits(balance: Int?, ledger: [String]?, user: Int64?)
+    case expectTelegramCall(method: String, status: Int?, count: Int?)
+
+    /// Steps that only work in-process against MockFAL on virtual time.
+    var needsMockFAL: Bool {
+        switch self {
+        case .advance, .restart, .falFault, .postWebhook, .expectFALSubmit, .expectFALCalls, .expectWebhook: true
+        default: false
+        }
+    }
+}

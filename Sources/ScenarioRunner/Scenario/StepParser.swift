@@ -1,0 +1,113 @@
+import Foundation
+import MockFAL
+import SupportKit
+import Yams
+
+/// Parses one step: a mapping with exactly one action key.
+enum StepParser {
+    static let actions = [
+        "send", "tap", "callback", "photos", "advance", "restart", "fal_fault", "telegram_fault", "block_bot", "post_webhook",
+        "expect_message", "expect_no_message", "expect_fal_submit", "expect_fal_calls", "expect_avatar", "expect_log",
+        "expect_webhook", "expect_credits", "expect_telegram_call",
+    ]
+
+    static func step(_ node: Node, _ r: YAMLReader) throws -> Step {
+        guard let mapping = node.mapping, mapping.count == 1, let (keyNode, value) = mapping.first, let key = keyNode.string else {
+            throw r.fail(node, "a step is one action, e.g. '- send: /start'; actions: \(actions.joined(separator: ", "))")
+        }
+        guard actions.contains(key) else {
+            throw r.fail(keyNode, "unknown step '\(key)'; actions: \(actions.joined(separator: ", "))")
+        }
+        let summary = "\(key): \(r.json(value))"
+        return Step(line: keyNode.mark?.line ?? 1, action: try action(key, value, r), summary: summary)
+    }
+
+    private static func user(_ map: [String: Node], _ r: YAMLReader) throws -> Int64? {
+        try map["user"].map { Int64(try r.int($0, "user")) }
+    }
+
+    /// A bare value, or a mapping with `key` holding it plus `user`.
+    private static func textAndUser(_ node: Node, _ r: YAMLReader, key: String, context: String) throws -> (String, Int64?) {
+        if node.scalar != nil { return (try r.string(node, context), nil) }
+        let map = try r.mapping(node, context, allowed: [key, "user"], required: [key])
+        return (try r.string(map[key]!, context), try user(map, r))
+    }
+
+    private static func action(_ key: String, _ node: Node, _ r: YAMLReader) throws -> StepAction {
+        switch key {
+        case "send":
+            let (text, user) = try textAndUser(node, r, key: "text", context: "send")
+            return .send(text, user: user)
+        case "tap":
+            let (label, user) = try textAndUser(node, r, key: "label", context: "tap")
+            return .tap(label, user: user)
+        case "callback":
+            let (data, user) = try textAndUser(node, r, key: "data", context: "callback")
+            return .callback(data, user: user)
+        case "photos":
+            return try photos(node, r)
+        case "advance":
+            return .advance(try r.duration(node, "advance"))
+        case "restart":
+            return .restart
+        case "fal_fault":
+            return .falFault(try faultRule(node, r))
+        case "telegram_fault":
+            let map = try r.mapping(node, "telegram_fault", allowed: ["method", "code", "description", "retry_after", "times"], required: ["method", "code"])
+            let code = try r.int(map["code"]!, "code", range: 400...599)
+            let defaultText = [429: "Too Many Requests: retry after 3", 403: "Forbidden: bot was blocked by the user", 401: "Unauthorized"][code]
+                ?? "Bad Request: message is not modified: specified new message content and reply markup are exactly the same"
+            return .telegramFault(
+                TelegramFault(
+                    method: try r.string(map["method"]!, "method"), code: code,
+                    description: try map["description"].map { try r.string($0, "description") } ?? defaultText,
+                    retryAfter: try map["retry_after"].map { try r.int($0, "retry_after", range: 1...3600) } ?? (code == 429 ? 3 : nil),
+                    times: try map["times"].map { try r.int($0, "times", range: 1...1000) } ?? 1))
+        case "block_bot":
+            if node.scalar != nil { return .blockBot(user: nil) }
+            let map = try r.mapping(node, "block_bot", allowed: ["user"])
+            return .blockBot(user: try user(map, r))
+        case "post_webhook":
+            let map = try r.mapping(node, "post_webhook", allowed: ["body", "signed", "expect_status"], required: ["body"])
+            return .postWebhook(
+                body: r.json(map["body"]!), signed: try map["signed"].map { try r.bool($0, "signed") } ?? true,
+                expectStatus: try map["expect_status"].map { try r.int($0, "expect_status", range: 100...599) })
+        default:
+            return try ExpectationParser.action(key, node, r)
+        }
+    }
+
+    private static func photos(_ node: Node, _ r: YAMLReader) throws -> StepAction {
+        let map = try r.mapping(node, "photos", allowed: ["count", "size", "kind", "album", "as_document", "file_name", "user"])
+        var spec = PhotoSpec()
+        if let value = map["count"] { spec.count = try r.int(value, "count", range: 1...50) }
+        if let value = map["size"] {
+            let parts = try r.string(value, "size").lowercased().split(separator: "x").compactMap { Int($0) }
+            guard parts.count == 2, parts.allSatisfy({ (1...20_000).contains($0) }) else { throw r.fail(value, "size must look like 1024x1024") }
+            (spec.width, spec.height) = (parts[0], parts[1])
+        }
+        if let value = map["kind"] { spec.kind = try r.choice(value, "photo kind", PhotoSpec.Kind.self) }
+        if let value = map["album"] { spec.album = try r.bool(value, "album") }
+        if let value = map["as_document"] { spec.asDocument = try r.bool(value, "as_document") }
+        if let value = map["file_name"] { spec.fileName = try r.string(value, "file_name") }
+        return .photos(spec, user: try user(map, r))
+    }
+
+    static let faultKeys = [
+        "fail_at_step", "fail_message", "archive_fetch_failure", "submit_status", "retry_after_seconds", "webhook", "webhook_copies",
+        "webhook_delay_seconds", "response_delay_seconds",
+    ]
+
+    static func faultRule(_ node: Node, _ r: YAMLReader) throws -> FaultRule {
+        let map = try r.mapping(node, "fault rule", allowed: ["app", "request_id", "times", "probability", "fault"], required: ["fault"])
+        let faultNode = map["fault"]!
+        _ = try r.mapping(faultNode, "fault", allowed: faultKeys)
+        if let webhook = faultNode.mapping?["webhook"] { _ = try r.choice(webhook, "webhook fault", WebhookFault.self) }
+        let ruleJSON = r.json(node)
+        do {
+            return try ruleJSON.decode(FaultRule.self)
+        } catch {
+            throw r.fail(node, "invalid fault rule: \(error)")
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import ScenarioRunner
+import SupportKit
+
+/// `aisha-scenario`: plays scripted Telegram conversations end to end and reports what differed.
+@main
+struct ScenarioCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "aisha-scenario", abstract: "Play Aisha scenarios (YAML) against mock Telegram, MockFAL and AishaSystem.",
+        subcommands: [Run.self, List.self, MockTelegram.self])
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run scenario files or folders; exit code 1 on any failure.")
+
+    @Argument(help: "Scenario files or folders (default: scenarios).") var paths: [String] = []
+    @Option(help: "Only scenarios whose name or file contains this text.") var filter: String?
+    @Option(help: "Seed for MockFAL keys, probabilistic faults and generated photos.") var seed: UInt64 = 1
+    @Option(help: "Write a JUnit XML report here.") var junit: String?
+    @Option(help: "Write a self-contained HTML report here.") var html: String?
+    @Option(help: "mock (MockFAL in-process) or real (FAL's queue; needs FAL_KEY and PUBLIC_BASE_URL).") var fal = "mock"
+    @Option(help: "Scenarios run at once.") var jobs = ProcessInfo.processInfo.activeProcessorCount
+
+    func run() async throws {
+        guard let target = RunOptions.FALTarget(rawValue: fal) else { throw ValidationError("--fal must be mock or real") }
+        var options = RunOptions()
+        options.filter = filter
+        options.seed = seed
+        options.jobs = max(1, jobs)
+        options.fal = target
+        let results: [ScenarioResult]
+        do {
+            results = try await ScenarioRunner.run(paths: paths.isEmpty ? ["scenarios"] : paths, options: options) { result in
+                print(ConsoleReport.line(result))
+            }
+        } catch {
+            FileHandle.standardError.write(Data("aisha-scenario: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        print(ConsoleReport.summary(results))
+        if let junit { try JUnitReport.xml(results).write(toFile: junit, atomically: true, encoding: .utf8) }
+        if let html { try HTMLReport.page(results).write(toFile: html, atomically: true, encoding: .utf8) }
+        if results.isEmpty { throw ValidationError("no scenarios found\(filter.map { " matching '\($0)'" } ?? "")") }
+        if results.contains(where: { if case .failed = $0.outcome { true } else if case .invalid = $0.outcome { true } else { false } }) {
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct List: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the scenarios in files or folders.")
+
+    @Argument(help: "Scenario files or folders (default: scenarios).") var paths: [String] = []
+
+    func run() async throws {
+        for file in try ScenarioParser.files(in: paths.isEmpty ? ["scenarios"] : paths) {
+            do {
+                for scenario in try ScenarioParser.load(file: file) {
+                    print("\(file)\t\(scenario.name)\(scenario.reproduces.map { "\t(\($0))" } ?? "")")
+                }
+            } catch {
+                print("\(file)\tINVALID: \(error)")
+            }
+        }
+    }
+}
+
+struct MockTelegram: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mock-telegram", abstract: "Serve the mock Telegram Bot API alone (for aisha serve or a real bot library).")
+
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on.") var port = 8081
+    @Option(help: "The bot token the mock accepts.") var token = "123456:mock-token"
+
+    func run() async throws {
+        let world = TelegramWorld(token: token, time: .live)
+        print("mock Telegram Bot API on http://\(host):\(port) — token \(token)")
+        try await MockTelegramServer.buildApplication(world: world, host: host, port: port).runService()
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import ScenarioRunner
+import SupportKit
+import Testing
+
+@Suite("Mock Telegram Bot API on the wire")
+struct MockTelegramTests {
+    let world = TelegramWorld(token: "1:t", time: .virtual())
+
+    func json(_ response: TestResponse) throws -> JSONValue { try JSONValue.parse(Data(response.body.readableBytesView)) }
+
+    @Test("getMe, wrong token, unknown method; methods are case-insensitive")
+    func basics() async throws {
+        try await MockTelegramServer.buildApplication(world: world).test(.router) { client in
+            #expect(try json(try await client.execute(uri: "/bot1:t/GETME", method: .get))["result"]?["is_bot"] == true)
+            let wrong = try await client.execute(uri: "/bot2:x/getMe", method: .get)
+            #expect(wrong.status == .unauthorized)
+            #expect(try json(wrong)["description"] == "Unauthorized")
+            #expect(try await client.execute(uri: "/bot1:t/noSuchMethod", method: .post).status == .notFound)
+        }
+    }
+
+    @Test("getUpdates with offset; sendMessage validates chat, text and callback_data; form bodies with JSON fields")
+    func updatesAndSending() async throws {
+        let user = ScenarioUser(id: 55, firstName: "U")
+        await world.userSends(from: user, text: "hi")
+        try await MockTelegramServer.buildApplication(world: world).test(.router) { client in
+            let updates = try json(try await client.execute(uri: "/bot1:t/getUpdates?timeout=0", method: .get))
+            let id = try #require(updates["result"]?.arrayValue?.first?["update_id"]?.intValue)
+            #expect(updates["result"]?.arrayValue?.first?["message"]?["text"] == "hi")
+            let confirmed = try json(try await client.execute(uri: "/bot1:t/getUpdates?offset=\(id + 1)&timeout=0", method: .get))
+            #expect(confirmed["result"]?.arrayValue?.isEmpty == true)
+
+            let form = "chat_id=55&text=Hello&reply_markup=" + #"{"inline_keyboard":[[{"text":"A","callback_data":"a"}]]}"#.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            let sent = try await client.execute(
+                uri: "/bot1:t/sendMessage", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"], body: ByteBuffer(string: form))
+            #expect(sent.status == .ok)
+            #expect(await world.messages(to: 55).first?.labels == ["A"])
+            let unknownChat = try await client.execute(
+                uri: "/bot1:t/sendMessage", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"chat_id":9,"text":"x"}"#))
+            #expect(try json(unknownChat)["description"] == "Bad Request: chat not found")
+            let longData = String(repeating: "x", count: 65)
+            let badButton = try await client.execute(
+                uri: "/bot1:t/sendMessage", method: .post, headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"chat_id":55,"text":"x","reply_markup":{"inline_keyboard":[[{"text":"B","callback_data":"\#(longData)"}]]}}"#))
+            #expect(try json(badButton)["description"] == "Bad Request: BUTTON_DATA_INVALID")
+            let empty = try await client.execute(
+                uri: "/bot1:t/sendMessage", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"chat_id":55,"text":""}"#))
+            #expect(empty.status == .badRequest)
+        }
+    }
+
+    @Test("injected 429 carries retry_after; blocked chats get 403; identical edits get 'not modified'")
+    func faults() async throws {
+        let user = ScenarioUser(id: 56, firstName: "V")
+        await world.userSends(from: user, text: "hi")
+        await world.inject(TelegramFault(method: "sendMessage", code: 429, description: "Too Many Requests: retry after 7", retryAfter: 7))
+        try await MockTelegramServer.buildApplication(world: world).test(.router) { client in
+            let body = ByteBuffer(string: #"{"chat_id":56,"text":"x"}"#)
+            let limited = try json(try await client.execute(uri: "/bot1:t/sendMessage", method: .post, headers: [.contentType: "application/json"], body: body))
+            #expect(limited["parameters"]?["retry_after"] == 7)
+            let sent = try json(try await client.execute(uri: "/bot1:t/sendMessage", method: .post, headers: [.contentType: "application/json"], body: body))
+            let messageId = try #require(sent["result"]?["message_id"]?.intValue)
+            let edit = ByteBuffer(string: #"{"chat_id":56,"message_id":\#(messageId),"text":"x"}"#)
+            let notModified = try json(try await client.execute(uri: "/bot1:t/editMessageText", method: .post, headers: [.contentType: "application/json"], body: edit))
+            #expect(notModified["description"]?.stringValue?.hasPrefix("Bad Request: message is not modified") == true)
+            await world.block(chat: 56)
+            let blocked = try await client.execute(uri: "/bot1:t/sendMessage", method: .post, headers: [.contentType: "application/json"], body: body)
+            #expect(blocked.status == .forbidden)
+        }
+    }
+
+    @Test("getFile and file download; files over 20 MB are 'too big'")
+    func files() async throws {
+        let small = await world.addFile(Data("png".utf8), name: "a.png")
+        let large = await world.addFile(Data(count: 21 * 1024 * 1024), name: "b.png")
+        try await MockTelegramServer.buildApplication(world: world).test(.router) { client in
+            let file = try json(try await client.execute(uri: "/bot1:t/getFile?file_id=\(small)", method: .get))
+            let path = try #require(file["result"]?["file_path"]?.stringValue)
+            let download = try await client.execute(uri: "/file/bot1:t/\(path)", method: .get)
+            #expect(String(buffer: download.body) == "png")
+            let big = try json(try await client.execute(uri: "/bot1:t/getFile?file_id=\(large)", method: .get))
+            #expect(big["description"] == "Bad Request: file is too big")
+        }
+    }
+}
