@@ -112,6 +112,8 @@ public protocol AvatarStore: Sendable {
 
     func enqueue(_ draft: NotificationDraft, now: Date) async throws
     func dueNotifications(now: Date, limit: Int) async throws -> [QueuedNotification]
+    /// When the earliest pending notification is due (nil when none is pending).
+    func nextNotificationDue() async throws -> Date?
     func markNotificationSent(id: Int64, now: Date) async throws
     func rescheduleNotification(id: Int64, at: Date, error: String) async throws
     func dropNotification(id: Int64, reason: String, now: Date) async throws

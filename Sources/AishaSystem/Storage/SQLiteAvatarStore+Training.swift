@@ -151,6 +151,12 @@ extension SQLiteAvatarStore {
         }
     }
 
+    public func nextNotificationDue() async throws -> Date? {
+        try await writer.read { db in
+            try Double.fetchOne(db, sql: "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'").map(Date.init(timeIntervalSince1970:))
+        }
+    }
+
     public func markNotificationSent(id: Int64, now: Date) async throws {
         try await writer.write { db in
             try db.execute(sql: "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?", arguments: [now.timeIntervalSince1970, id])

@@ -13,6 +13,9 @@ public actor Notifier: Service {
     let maxAttempts = 10
     private var kicked = false
     private var waiter: CheckedContinuation<Void, Never>?
+    /// One drain at a time, so a notification is never picked up twice.
+    private var draining = false
+    private var drainWaiters: [CheckedContinuation<Void, Never>] = []
 
     init(store: any AvatarStore, telegram: TelegramClient, time: TimeSource, logger: Logger, interval: Duration = .seconds(5)) {
         self.store = store
@@ -46,10 +49,12 @@ public actor Notifier: Service {
             kicked = false
             return
         }
-        let interval = self.interval
+        // An absolute wake-up time, fixed now: a timer that starts late still fires at the right (virtual) time.
+        var wakeAt = time.now().addingTimeInterval(interval.timeInterval)
+        if let due = try? await store.nextNotificationDue(), due < wakeAt { wakeAt = due }
         let time = self.time
-        let timer = Task { [weak self] in
-            try? await time.sleep(for: interval)
+        let timer = Task { [weak self, wakeAt] in
+            try? await time.sleep(until: wakeAt)
             await self?.kick()
         }
         await withTaskCancellationHandler {
@@ -64,6 +69,12 @@ public actor Notifier: Service {
     /// Sends every due notification once; returns how many were sent.
     @discardableResult
     public func drain() async throws -> Int {
+        while draining { await withCheckedContinuation { drainWaiters.append($0) } }
+        draining = true
+        defer {
+            draining = false
+            if !drainWaiters.isEmpty { drainWaiters.removeFirst().resume() }
+        }
         var sent = 0
         while true {
             let due = try await store.dueNotifications(now: time.now(), limit: 50)

@@ -27,7 +27,7 @@ extension FALQueue {
     func scheduleWebhook(_ id: String) {
         guard let job = jobs[id], job.webhookURL != nil else { return }
         var copies = 1
-        var delay: Duration?
+        var notBefore: Date?
         switch job.fault.webhook {
         case .drop:
             noteAttempt(id, copy: 1, attempt: 0, outcome: "dropped")
@@ -39,22 +39,22 @@ extension FALQueue {
         case .duplicate:
             copies = max(1, job.fault.webhookCopies ?? 2)
         case .delay:
-            delay = .milliseconds(Int64((job.fault.webhookDelaySeconds ?? 60) * 1000))
+            notBefore = now.addingTimeInterval(job.fault.webhookDelaySeconds ?? 60)
         case nil:
             break
         }
-        let wait = delay
+        let start = notBefore
         for copy in 1...copies {
-            if wait == nil { busy += 1 }
-            spawn { await $0.deliver(id, copy: copy, delay: wait) }
+            if start == nil { busy += 1 }
+            spawn { await $0.deliver(id, copy: copy, notBefore: start) }
         }
     }
 
     /// Sends one copy, retrying with exponential backoff on the clock. The caller has counted the first send as busy
-    /// unless there is a delay.
-    func deliver(_ id: String, copy: Int, delay: Duration?) async {
-        if let delay {
-            do { try await configuration.time.sleep(for: delay) } catch { return }
+    /// unless it waits for `notBefore`. Wait times are absolute, so a task that starts late keeps the schedule.
+    func deliver(_ id: String, copy: Int, notBefore: Date?) async {
+        if let notBefore {
+            do { try await configuration.time.sleep(until: notBefore) } catch { return }
             busy += 1
         }
         for attempt in 1...max(1, configuration.webhookMaxAttempts) {
@@ -85,7 +85,7 @@ extension FALQueue {
             busyDone()
             guard attempt < configuration.webhookMaxAttempts else { break }
             let backoff = configuration.webhookRetryBase * (1 << min(attempt - 1, 7))
-            do { try await configuration.time.sleep(for: backoff) } catch { return }
+            do { try await configuration.time.sleep(until: now.addingTimeInterval(backoff.timeInterval)) } catch { return }
             busy += 1
         }
         noteAttempt(id, copy: copy, attempt: configuration.webhookMaxAttempts, outcome: "gave_up")
@@ -98,7 +98,7 @@ extension FALQueue {
         heldWebhooks.removeAll { $0.jobId != deliveredId }
         for held in ready {
             busy += 1
-            spawn { await $0.deliver(held.jobId, copy: held.copy, delay: nil) }
+            spawn { await $0.deliver(held.jobId, copy: held.copy, notBefore: nil) }
         }
     }
 

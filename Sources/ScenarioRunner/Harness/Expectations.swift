@@ -18,14 +18,19 @@ struct Expectations {
             try await submit(expectation)
         case .expectFALCalls(let app, let kind, let count):
             await executor.settle()
-            let actual = await env.fal.journalEntries().filter { $0.kind == kind && (app == nil || $0.appId == app) }.count
+            var actual = 0
+            _ = await eventually {
+                actual = await env.fal.journalEntries().filter { $0.kind == kind && (app == nil || $0.appId == app) }.count
+                return actual >= count
+            }
             guard actual == count else {
                 throw StepFailure(message: "expected \(count) FAL \(kind) call(s)\(app.map { " to \($0)" } ?? ""), actual \(actual)", diff: await falCalls())
             }
         case .expectAvatar(let expectation, let id):
             try await avatar(expectation, user: try executor.user(id))
         case .expectLog(let text, let absent):
-            let found = env.logs.all.contains { $0.contains(text) }
+            await executor.settle()
+            let found = absent ? env.logs.all.contains { $0.contains(text) } : await eventually { env.logs.all.contains { $0.contains(text) } }
             if found == absent {
                 throw StepFailure(
                     message: absent ? "log line containing '\(text)' was written" : "no log line contains '\(text)'",
@@ -51,11 +56,27 @@ struct Expectations {
             guard diff.isEmpty else { throw StepFailure(message: "credits differ", diff: diff) }
         case .expectTelegramCall(let method, let status, let count):
             await executor.settle()
-            let calls = await env.world.calls.filter { $0.method == method && (status == nil || $0.status == status) }
+            var calls: [BotAPICall] = []
+            _ = await eventually {
+                calls = await env.world.calls.filter { $0.method == method && (status == nil || $0.status == status) }
+                return count.map { calls.count >= $0 } ?? !calls.isEmpty
+            }
             if let count, calls.count != count {
                 throw StepFailure(message: "expected \(count) \(method) call(s)\(status.map { " answered \($0)" } ?? ""), actual \(calls.count)")
             }
             if count == nil, calls.isEmpty { throw StepFailure(message: "no \(method) call\(status.map { " answered \($0)" } ?? "")") }
+        case .expectFALJob(let fields, let index):
+            await executor.settle()
+            let jobs = await env.fal.snapshots()
+            let position = index < 0 ? jobs.count + index : index - 1
+            guard jobs.indices.contains(position) else { throw StepFailure(message: "no MockFAL job #\(index); there are \(jobs.count)") }
+            let job = jobs[position]
+            let actual: [String: JSONValue] = [
+                "status": .string(job.status), "app": .string(job.appId), "image_count": job.imageCount.map { .int($0) } ?? .null,
+                "step": .int(job.step), "total_steps": .int(job.totalSteps), "error_type": job.errorType.map { .string($0) } ?? .null,
+            ]
+            let diff = Matching.diff(fields, actual)
+            guard diff.isEmpty else { throw StepFailure(message: "MockFAL job \(job.requestId.prefix(8)) differs", diff: diff + (job.error.map { ["error: \($0)"] } ?? [])) }
         default:
             throw StepFailure(message: "not an expectation")
         }
@@ -116,7 +137,11 @@ struct Expectations {
             diff.append("verdict: expected \(verdict), actual \(entry.verdict ?? "none") \((entry.problems ?? []).map { "\($0.field): \($0.msg)" })")
         }
         let input = entry.input?.objectValue ?? [:]
-        diff += Matching.diff(expectation.input, input, prefix: "input.")
+        let expectedInput = try await expectation.input.mapValuesAsync { value in
+            guard let text = value.stringValue, text.contains("{") else { return value }
+            return .string(try await executor.substitute(text))
+        }
+        diff += Matching.diff(expectedInput, input, prefix: "input.")
         for field in expectation.absent where input[field] != nil {
             diff.append("input.\(field): expected absent, actual \(Matching.render(input[field]))")
         }
@@ -133,9 +158,12 @@ struct Expectations {
     private func avatar(_ expectation: AvatarExpectation, user: ScenarioUser) async throws {
         var diff: [String] = ["no avatar"]
         _ = try await eventually(timeout: expectation.timeout) {
-            guard let avatar = try await env.services.store.avatars(ownerId: user.id).last else { return false }
+            let avatars = try await env.services.store.avatars(ownerId: user.id)
+            guard let avatar = avatars.last else { return false }
             let photos = try await env.services.store.photos(avatarId: avatar.id).count
-            diff = Matching.diff(expectation.fields.filter { $0.key != "error" }, Self.fields(avatar, photos: photos))
+            var actual = Self.fields(avatar, photos: photos)
+            actual["count"] = .int(avatars.count)
+            diff = Matching.diff(expectation.fields.filter { $0.key != "error" }, actual)
             if let error = expectation.fields["error"] {
                 let text = error.stringValue ?? ""
                 if ["present", "absent"].contains(text) {

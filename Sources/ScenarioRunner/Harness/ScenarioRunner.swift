@@ -103,6 +103,7 @@ public enum ScenarioRunner {
         for (index, step) in scenario.steps.enumerated() {
             do {
                 try await executor.run(step)
+                if index == scenario.steps.count - 1 { try await executor.finishInFlight() }
             } catch {
                 executor.note(.failure, "step \(index + 1) (line \(step.line)) failed: \(error)")
                 outcome = .failed(step: index + 1, line: step.line, summary: step.summary, failure: "\(error)")

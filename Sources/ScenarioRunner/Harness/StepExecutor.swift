@@ -11,6 +11,8 @@ final class StepExecutor {
     var generated: UInt64 = 0
     var lastPhoto: Data?
     var userEvents: [TimelineEvent] = []
+    /// Updates delivered with `background: true`, still being handled by the bot.
+    var inFlight: [Task<Int, Never>] = []
 
     init(env: ScenarioEnvironment, seed: UInt64) {
         self.env = env
@@ -33,12 +35,13 @@ final class StepExecutor {
 
     func run(_ step: Step) async throws {
         switch step.action {
-        case .send(let text, let id):
+        case .send(let text, let id, let background):
             let user = try user(id)
             note(.user, "\(user.firstName): \(text)")
-            try check(await env.world.userSends(from: user, text: text), "message")
-        case .tap(let label, let id):
-            try await tap(label, user: try user(id))
+            let world = env.world
+            try await deliver(background) { await world.userSends(from: user, text: text) }
+        case .tap(let label, let id, let background):
+            try await tap(label, user: try user(id), background: background)
         case .callback(let raw, let id):
             let user = try user(id)
             let data = try await substitute(raw)
@@ -75,7 +78,24 @@ final class StepExecutor {
         }
     }
 
-    private func tap(_ label: String, user: ScenarioUser) async throws {
+    /// Delivers an update and checks the bot's answer, or lets it run while later steps go on (a handler that waits
+    /// on the clock, e.g. a retry after Retry-After).
+    private func deliver(_ background: Bool, _ update: @escaping @Sendable () async -> Int) async throws {
+        if background {
+            inFlight.append(Task { await update() })
+        } else {
+            try check(await update(), "update")
+        }
+    }
+
+    /// Waits for background deliveries; their answers must be 2xx.
+    func finishInFlight() async throws {
+        let tasks = inFlight
+        inFlight = []
+        for task in tasks { try check(await task.value, "background update") }
+    }
+
+    private func tap(_ label: String, user: ScenarioUser, background: Bool = false) async throws {
         let messages = await env.world.messages(to: user.id)
         guard let message = messages.last(where: { !$0.buttons.isEmpty }) else {
             throw StepFailure(message: "tap '\(label)': no bot message to \(user.firstName) has buttons")
@@ -86,7 +106,8 @@ final class StepExecutor {
                 message: "tap '\(label)': no such button on the latest keyboard", diff: ["buttons there: \(message.labels.map { "'\($0)'" }.joined(separator: ", "))"])
         }
         note(.user, "\(user.firstName) taps \(button.text)")
-        try check(await env.world.userTaps(from: user, data: button.callbackData, on: message), "callback")
+        let world = env.world
+        try await deliver(background) { await world.userTaps(from: user, data: button.callbackData, on: message) }
     }
 
     private func sendPhotos(_ spec: PhotoSpec, user: ScenarioUser) async throws {
@@ -128,9 +149,12 @@ final class StepExecutor {
     func advance(_ duration: Duration) async {
         let slices = max(1, min(240, Int(duration.timeInterval.rounded(.up))))
         let slice = duration / slices
-        for _ in 0..<slices {
+        var moved = Duration.zero
+        for index in 0..<slices {
             await settle()
-            await env.time.advance(by: slice)
+            let step = index == slices - 1 ? duration - moved : slice
+            await env.time.advance(by: step)
+            moved += step
         }
         await settle()
     }
@@ -141,12 +165,13 @@ final class StepExecutor {
         await env.fal.waitUntilIdle()
     }
 
-    /// Replaces `{avatar_id}` and `{request_id}` with the main user's latest avatar and FAL request.
+    /// Replaces `{avatar_id}`, `{trigger_word}` and `{request_id}` with the main user's latest avatar and FAL request.
     func substitute(_ text: String) async throws -> String {
         var result = text
-        if result.contains("{avatar_id}") {
+        if result.contains("{avatar_id}") || result.contains("{trigger_word}") {
             let avatar = try await env.services.store.avatars(ownerId: scenario.mainUser.id).last
             result = result.replacingOccurrences(of: "{avatar_id}", with: avatar?.id.uuidString.lowercased() ?? "no-avatar")
+            result = result.replacingOccurrences(of: "{trigger_word}", with: avatar?.triggerWord ?? "no-avatar")
         }
         if result.contains("{request_id}") {
             let id = await env.fal.snapshots().last?.requestId ?? "no-request"

@@ -39,3 +39,11 @@ enum Matching {
         }
     }
 }
+
+extension Dictionary where Value: Sendable {
+    func mapValuesAsync<T>(_ transform: (Value) async throws -> T) async rethrows -> [Key: T] {
+        var result: [Key: T] = [:]
+        for (key, value) in self { result[key] = try await transform(value) }
+        return result
+    }
+}

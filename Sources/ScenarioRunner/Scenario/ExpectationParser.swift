@@ -4,7 +4,10 @@ import Yams
 
 /// Parses the `expect_*` steps.
 enum ExpectationParser {
-    static let avatarKeys = ["status", "type", "finetune_id", "lora", "error", "trigger_word", "attempt", "name", "gender", "preset", "photos"]
+    static let avatarKeys = [
+        "status", "type", "finetune_id", "lora", "error", "trigger_word", "attempt", "name", "gender", "preset", "photos", "count",
+    ]
+    static let jobKeys = ["status", "app", "image_count", "step", "total_steps", "error_type"]
 
     static func action(_ key: String, _ node: Node, _ r: YAMLReader) throws -> StepAction {
         switch key {
@@ -69,6 +72,11 @@ enum ExpectationParser {
             return .expectTelegramCall(
                 method: try r.string(map["method"]!, "method").lowercased(), status: try map["status"].map { try r.int($0, "status") },
                 count: try map["count"].map { try r.int($0, "count") })
+        case "expect_fal_job":
+            let map = try r.mapping(node, key, allowed: jobKeys + ["index"])
+            var fields: [String: JSONValue] = [:]
+            for name in jobKeys { if let value = map[name] { fields[name] = r.json(value) } }
+            return .expectFALJob(fields: fields, index: try map["index"].map { try r.int($0, "index") } ?? -1)
         default:
             throw r.fail(node, "unknown step '\(key)'")
         }

@@ -89,8 +89,8 @@ public struct AvatarExpectation: Sendable {
 }
 
 public enum StepAction: Sendable {
-    case send(String, user: Int64?)
-    case tap(String, user: Int64?)
+    case send(String, user: Int64?, background: Bool)
+    case tap(String, user: Int64?, background: Bool)
     case callback(String, user: Int64?)
     case photos(PhotoSpec, user: Int64?)
     case advance(Duration)
@@ -108,11 +108,12 @@ public enum StepAction: Sendable {
     case expectWebhook(delivered: Int?, attempts: Int?)
     case expectCredits(balance: Int?, ledger: [String]?, user: Int64?)
     case expectTelegramCall(method: String, status: Int?, count: Int?)
+    case expectFALJob(fields: [String: JSONValue], index: Int)
 
     /// Steps that only work in-process against MockFAL on virtual time.
     var needsMockFAL: Bool {
         switch self {
-        case .advance, .restart, .falFault, .postWebhook, .expectFALSubmit, .expectFALCalls, .expectWebhook: true
+        case .advance, .restart, .falFault, .postWebhook, .expectFALSubmit, .expectFALCalls, .expectWebhook, .expectFALJob: true
         default: false
         }
     }

@@ -8,7 +8,7 @@ enum StepParser {
     static let actions = [
         "send", "tap", "callback", "photos", "advance", "restart", "fal_fault", "telegram_fault", "block_bot", "post_webhook",
         "expect_message", "expect_no_message", "expect_fal_submit", "expect_fal_calls", "expect_avatar", "expect_log",
-        "expect_webhook", "expect_credits", "expect_telegram_call",
+        "expect_webhook", "expect_credits", "expect_telegram_call", "expect_fal_job",
     ]
 
     static func step(_ node: Node, _ r: YAMLReader) throws -> Step {
@@ -26,23 +26,25 @@ enum StepParser {
         try map["user"].map { Int64(try r.int($0, "user")) }
     }
 
-    /// A bare value, or a mapping with `key` holding it plus `user`.
-    private static func textAndUser(_ node: Node, _ r: YAMLReader, key: String, context: String) throws -> (String, Int64?) {
-        if node.scalar != nil { return (try r.string(node, context), nil) }
-        let map = try r.mapping(node, context, allowed: [key, "user"], required: [key])
-        return (try r.string(map[key]!, context), try user(map, r))
+    /// A bare value, or a mapping with `key` holding it plus `user` (and `background` where allowed).
+    private static func textAndUser(
+        _ node: Node, _ r: YAMLReader, key: String, context: String, allowBackground: Bool = false
+    ) throws -> (String, Int64?, Bool) {
+        if node.scalar != nil { return (try r.string(node, context), nil, false) }
+        let map = try r.mapping(node, context, allowed: [key, "user"] + (allowBackground ? ["background"] : []), required: [key])
+        return (try r.string(map[key]!, context), try user(map, r), try map["background"].map { try r.bool($0, "background") } ?? false)
     }
 
     private static func action(_ key: String, _ node: Node, _ r: YAMLReader) throws -> StepAction {
         switch key {
         case "send":
-            let (text, user) = try textAndUser(node, r, key: "text", context: "send")
-            return .send(text, user: user)
+            let (text, user, background) = try textAndUser(node, r, key: "text", context: "send", allowBackground: true)
+            return .send(text, user: user, background: background)
         case "tap":
-            let (label, user) = try textAndUser(node, r, key: "label", context: "tap")
-            return .tap(label, user: user)
+            let (label, user, background) = try textAndUser(node, r, key: "label", context: "tap", allowBackground: true)
+            return .tap(label, user: user, background: background)
         case "callback":
-            let (data, user) = try textAndUser(node, r, key: "data", context: "callback")
+            let (data, user, _) = try textAndUser(node, r, key: "data", context: "callback")
             return .callback(data, user: user)
         case "photos":
             return try photos(node, r)
