@@ -96,18 +96,16 @@ final class StepExecutor {
     }
 
     private func tap(_ label: String, user: ScenarioUser, background: Bool = false) async throws {
-        let messages = await env.world.messages(to: user.id)
-        guard let message = messages.last(where: { !$0.buttons.isEmpty }) else {
-            throw StepFailure(message: "tap '\(label)': no bot message to \(user.firstName) has buttons")
-        }
-        let buttons = message.buttons.flatMap { $0 }
-        guard let button = buttons.first(where: { $0.text == label }) ?? buttons.first(where: { $0.text.contains(label) }) else {
-            throw StepFailure(
-                message: "tap '\(label)': no such button on the latest keyboard", diff: ["buttons there: \(message.labels.map { "'\($0)'" }.joined(separator: ", "))"])
-        }
-        note(.user, "\(user.firstName) taps \(button.text)")
+        note(.user, "\(user.firstName) taps \(label)")
         let world = env.world
-        try await deliver(background) { await world.userTaps(from: user, data: button.callbackData, on: message) }
+        if background {
+            inFlight.append(Task { (try? await world.userTaps(from: user, label: label).get().1) ?? 0 })
+            return
+        }
+        switch await world.userTaps(from: user, label: label) {
+        case .success(let (_, status)): try check(status, "callback")
+        case .failure(let failure): throw StepFailure(message: failure.description)
+        }
     }
 
     private func sendPhotos(_ spec: PhotoSpec, user: ScenarioUser) async throws {
@@ -134,10 +132,7 @@ final class StepExecutor {
                 let document: JSONValue = ["file_id": .string(fileId), "file_name": .string(name), "mime_type": "image/png", "file_size": .int(data.count)]
                 status = await env.world.userSends(from: user, document: document, mediaGroup: group)
             } else {
-                let sizes: [JSONValue] = [
-                    ["file_id": .string(fileId), "file_unique_id": .string("t\(fileId)"), "width": .int(max(1, spec.width / 10)), "height": .int(max(1, spec.height / 10))],
-                    ["file_id": .string(fileId), "file_unique_id": .string("u\(fileId)"), "width": .int(spec.width), "height": .int(spec.height), "file_size": .int(data.count)],
-                ]
+                let sizes = TelegramWorld.photoSizes(fileId: fileId, width: spec.width, height: spec.height, size: data.count)
                 status = await env.world.userSends(from: user, photo: sizes, mediaGroup: group)
             }
             try check(status, "photo")

@@ -14,6 +14,7 @@ public enum MockTelegramServer {
         let router = Router()
         router.add(middleware: BotAPIMiddleware(world: world))
         router.get("health") { _, _ in "ok" }
+        MockTelegramControl.add(to: router, world: world)
         return Application(
             router: router, configuration: .init(address: .hostname(host, port: port), serverName: "mock-telegram"),
             onServerRunning: onServerRunning, logger: logger)
@@ -33,7 +34,7 @@ struct BotAPIMiddleware<Context: RequestContext>: RouterMiddleware {
             }
             return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
-        guard segments.count == 2, segments[0].hasPrefix("bot") else { return try await next(request, context) }
+        guard segments.count == 2, segments[0].hasPrefix("bot"), segments[0] != "_mock" else { return try await next(request, context) }
         let body = try await request.body.collect(upTo: 60 * 1024 * 1024)
         var params: [String: JSONValue] = [:]
         for (key, value) in request.uri.queryParameters { params[String(key)] = Self.typed(String(value)) }

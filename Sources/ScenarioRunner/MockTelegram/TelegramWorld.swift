@@ -104,6 +104,39 @@ public actor TelegramWorld {
         return await deliver(["callback_query": .object(query)])
     }
 
+    /// Taps the button labelled `label` (exactly, else the first containing it) on the latest keyboard sent to the
+    /// user. Fails with the labels there are.
+    public func userTaps(from user: ScenarioUser, label: String) async -> Result<(InlineButton, Int), TapFailure> {
+        guard let message = messages(to: user.id).last(where: { !$0.buttons.isEmpty }) else {
+            return .failure(TapFailure(label: label, available: []))
+        }
+        let buttons = message.buttons.flatMap { $0 }
+        guard let button = buttons.first(where: { $0.text == label }) ?? buttons.first(where: { $0.text.contains(label) }) else {
+            return .failure(TapFailure(label: label, available: message.labels))
+        }
+        return .success((button, await userTaps(from: user, data: button.callbackData, on: message)))
+    }
+
+    /// Sends `count` generated PNG photos (`seed` varies their content) and returns the bot's answers.
+    public func userSendsPhotos(from user: ScenarioUser, count: Int, width: Int, height: Int, seed: UInt64, album: Bool = false) async -> [Int] {
+        var statuses: [Int] = []
+        let group = album ? "album-\(seed)" : nil
+        for index in 0..<count {
+            let data = PNGEncoder.bilevel(width: width, height: height, seed: seed &+ UInt64(index))
+            let fileId = addFile(data, name: "photo_\(index).png")
+            statuses.append(await userSends(from: user, photo: Self.photoSizes(fileId: fileId, width: width, height: height, size: data.count), mediaGroup: group))
+        }
+        return statuses
+    }
+
+    /// Telegram's PhotoSize list for one upload: a thumbnail and the full size.
+    public static func photoSizes(fileId: String, width: Int, height: Int, size: Int) -> [JSONValue] {
+        [
+            ["file_id": .string(fileId), "file_unique_id": .string("t\(fileId)"), "width": .int(max(1, width / 10)), "height": .int(max(1, height / 10))],
+            ["file_id": .string(fileId), "file_unique_id": .string("u\(fileId)"), "width": .int(width), "height": .int(height), "file_size": .int(size)],
+        ]
+    }
+
     /// Stores a file the user "uploads" and returns its file_id.
     public func addFile(_ data: Data, name: String) -> String {
         let id = "F\(files.count + 1)_\(UUID().uuidString.prefix(8))"
@@ -145,6 +178,18 @@ public actor TelegramWorld {
             failedDeliveries += 1
         }
         return status
+    }
+}
+
+/// A tap that found no such button.
+public struct TapFailure: Error, Sendable, CustomStringConvertible {
+    public var label: String
+    public var available: [String]
+
+    public var description: String {
+        available.isEmpty
+            ? "tap '\(label)': no bot message has buttons"
+            : "tap '\(label)': no such button on the latest keyboard; buttons there: \(available.map { "'\($0)'" }.joined(separator: ", "))"
     }
 }
 
