@@ -92,13 +92,18 @@ struct BotHarness: Sendable {
         await message(user, photo: [TelegramPhotoSize(fileId: id, width: width, height: width, fileSize: data.count)])
     }
 
-    /// Goes from /start to the confirmation screen.
-    func createAvatar(name: String = "Анна", gender: String = "Женский", type: String, photos count: Int = 12, user: TelegramUser = anna) async throws {
+    /// Goes from /start to the photo step.
+    func beginAvatar(name: String = "Анна", gender: String = "Женский", type: String, user: TelegramUser = anna) async throws {
         await send("/start", from: user)
         try await tap("Создать аватар", as: user)
         await send(name, from: user)
         try await tap(gender, as: user)
         try await tap(type, as: user)
+    }
+
+    /// Goes from /start to the confirmation screen.
+    func createAvatar(name: String = "Анна", gender: String = "Женский", type: String, photos count: Int = 12, user: TelegramUser = anna) async throws {
+        try await beginAvatar(name: name, gender: gender, type: type, user: user)
         await photos(count, from: user, seed: UInt64(user.id))
         try await tap("Готово", as: user)
     }

@@ -45,11 +45,7 @@ struct ConversationTests {
     @Test("photos: not an image, too small, duplicate, 21st — each refused clearly, stored photos kept")
     func badPhotos() async throws {
         try await BotHarness.run { bot in
-            await bot.send("/start")
-            try await bot.tap("Создать аватар")
-            await bot.send("Анна")
-            try await bot.tap("Женский")
-            try await bot.tap("Портретный")
+            try await bot.beginAvatar(type: "Портретный")
             await bot.photos(3)
             await bot.photo(Data("not an image".utf8))
             #expect(await bot.lastText().contains(Texts.photoNotImage))
@@ -76,11 +72,7 @@ struct ConversationTests {
     @Test("'done' with fewer than 10 photos is refused")
     func notEnough() async throws {
         try await BotHarness.run { bot in
-            await bot.send("/start")
-            try await bot.tap("Создать аватар")
-            await bot.send("Анна")
-            try await bot.tap("Женский")
-            try await bot.tap("Портретный")
+            try await bot.beginAvatar(type: "Портретный")
             await bot.photos(9)
             let avatar = try #require(try await bot.avatar())
             try await bot.callback("done:\(avatar.id.uuidString.lowercased())")
