@@ -26,6 +26,8 @@ public struct AishaConfiguration: Sendable {
     public var telegramAPIBaseURL = "https://api.telegram.org"
     public var telegramMode = TelegramMode.polling
     public var telegramWebhookSecret: String?
+    /// Where Telegram pushes updates in webhook mode; nil = `{PUBLIC_BASE_URL}/telegram/webhook`.
+    public var telegramWebhookURL: String?
     public var falKey: String
     public var falQueueBaseURL = "https://queue.fal.run"
     public var falJWKSURL = "https://rest.alpha.fal.ai/.well-known/jwks.json"
@@ -76,6 +78,7 @@ public struct AishaConfiguration: Sendable {
         configuration.telegramAPIBaseURL = values["TELEGRAM_API_BASE_URL"] ?? configuration.telegramAPIBaseURL
         configuration.telegramMode = try parsed("TELEGRAM_MODE", TelegramMode.init(rawValue:)) ?? configuration.telegramMode
         configuration.telegramWebhookSecret = values["TELEGRAM_WEBHOOK_SECRET"]
+        configuration.telegramWebhookURL = values["TELEGRAM_WEBHOOK_URL"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.falQueueBaseURL = values["FAL_QUEUE_BASE_URL"] ?? configuration.falQueueBaseURL
         configuration.falJWKSURL = values["FAL_JWKS_URL"] ?? configuration.falJWKSURL
         configuration.falWebhookVerify = try parsed("FAL_WEBHOOK_VERIFY", parseBool) ?? true

@@ -41,7 +41,8 @@ public func buildApplication(
 private func registerTelegramWebhook(_ services: AishaServices) async {
     do {
         try await services.telegram.setWebhook(
-            url: "\(services.endpoint.url)/telegram/webhook", secretToken: services.configuration.telegramWebhookSecret)
+            url: services.configuration.telegramWebhookURL ?? "\(services.endpoint.url)/telegram/webhook",
+            secretToken: services.configuration.telegramWebhookSecret)
     } catch {
         services.logger.error("setWebhook failed: \(error)")
     }

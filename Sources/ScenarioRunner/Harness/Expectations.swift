@@ -36,7 +36,7 @@ struct Expectations {
                     message: absent ? "log line containing '\(text)' was written" : "no log line contains '\(text)'",
                     diff: env.logs.all.suffix(8).map { "log: \($0)" })
             }
-        case .expectWebhook(let delivered, let attempts):
+        case .expectWebhook(let delivered, let attempts, let signatureOK):
             await executor.settle()
             let job = await env.fal.snapshots().last
             let all = job?.webhookAttempts ?? []
@@ -45,6 +45,12 @@ struct Expectations {
             var diff: [String] = []
             if let delivered, delivered != actualDelivered { diff.append("delivered: expected \(delivered), actual \(actualDelivered)") }
             if let attempts, attempts != actualAttempts { diff.append("attempts: expected \(attempts), actual \(actualAttempts)") }
+            if let signatureOK {
+                // AishaSystem verifies every webhook against MockFAL's JWKS unless the scenario turned that off:
+                // a 2xx answer then means the signature checked out, a 401 that it did not.
+                let verified = env.scenario.config.webhookVerify && actualDelivered > 0 && !all.contains { $0.httpStatus == 401 }
+                if verified != signatureOK { diff.append("signature_ok: expected \(signatureOK), actual \(verified)") }
+            }
             guard diff.isEmpty else { throw StepFailure(message: "webhook deliveries differ", diff: diff + all.map { "attempt: \($0.outcome) \($0.httpStatus.map(String.init) ?? "")" }) }
         case .expectCredits(let balance, let ledger, let id):
             let user = try executor.user(id)

@@ -16,12 +16,17 @@ final class ScenarioEnvironment: Sendable {
     let logs = LogBuffer()
     let folder: URL
     let telegramServer: RunningServer
-    let falServer: RunningServer
+    /// MockFAL's server; nil when the scenario runs against the real FAL.
+    let falServer: RunningServer?
+    let realFAL: RealFALTarget?
     private let aisha: Mutex<(services: AishaServices, server: RunningServer)?> = Mutex(nil)
     static let token = "4242:scenario-token"
     static let webhookSecret = "scenario-secret"
 
-    private init(scenario: Scenario, time: TimeSource, world: TelegramWorld, fal: FALQueue, folder: URL, telegramServer: RunningServer, falServer: RunningServer) {
+    private init(
+        scenario: Scenario, time: TimeSource, world: TelegramWorld, fal: FALQueue, folder: URL, telegramServer: RunningServer,
+        falServer: RunningServer?, realFAL: RealFALTarget?
+    ) {
         self.scenario = scenario
         self.time = time
         self.world = world
@@ -29,10 +34,12 @@ final class ScenarioEnvironment: Sendable {
         self.folder = folder
         self.telegramServer = telegramServer
         self.falServer = falServer
+        self.realFAL = realFAL
     }
 
-    static func start(_ scenario: Scenario, seed: UInt64) async throws -> ScenarioEnvironment {
-        let time = TimeSource.virtual(TestClock(), start: Date(timeIntervalSince1970: 1_790_000_000))
+    /// Starts the environment: MockFAL on virtual time, or (with `realFAL`) FAL's real queue on real time.
+    static func start(_ scenario: Scenario, seed: UInt64, realFAL: RealFALTarget? = nil) async throws -> ScenarioEnvironment {
+        let time = realFAL == nil ? TimeSource.virtual(TestClock(), start: Date(timeIntervalSince1970: 1_790_000_000)) : .live
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("aisha-scenario-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var quiet = Logger(label: "scenario")
@@ -50,12 +57,16 @@ final class ScenarioEnvironment: Sendable {
         falConfiguration.seed = seed
         let fal = FALQueue(configuration: falConfiguration, logger: quiet)
         for rule in scenario.faults { await fal.addFault(rule) }
-        let falServer = try await RunningServer.start(logger: quiet) { running in
-            MockFAL.buildApplication(falConfiguration, queue: fal, logger: quiet, onServerRunning: running)
-        }
+        let falServer =
+            realFAL != nil
+            ? nil
+            : try await RunningServer.start(logger: quiet) { running in
+                MockFAL.buildApplication(falConfiguration, queue: fal, logger: quiet, onServerRunning: running)
+            }
         let environment = ScenarioEnvironment(
-            scenario: scenario, time: time, world: world, fal: fal, folder: folder, telegramServer: telegramServer, falServer: falServer)
-        try await environment.startAisha(port: 0)
+            scenario: scenario, time: time, world: world, fal: fal, folder: folder, telegramServer: telegramServer,
+            falServer: falServer, realFAL: realFAL)
+        try await environment.startAisha(port: realFAL?.port ?? 0)
         return environment
     }
 
@@ -70,13 +81,21 @@ final class ScenarioEnvironment: Sendable {
 
     /// AishaSystem as `aisha serve` would run it on the embedded defaults: SQLite file + local files, webhook intake.
     func startAisha(port: Int) async throws {
-        var configuration = AishaConfiguration(telegramBotToken: Self.token, falKey: "scenario-fal-key", archiveURLSecret: "scenario-archive-secret")
+        var configuration = AishaConfiguration(
+            telegramBotToken: Self.token, falKey: realFAL?.key ?? "scenario-fal-key", archiveURLSecret: "scenario-archive-secret")
         configuration.port = port
         configuration.telegramMode = .webhook
         configuration.telegramWebhookSecret = Self.webhookSecret
         configuration.telegramAPIBaseURL = "http://127.0.0.1:\(telegramServer.port)"
-        configuration.falQueueBaseURL = "http://127.0.0.1:\(falServer.port)"
-        configuration.falJWKSURL = "http://127.0.0.1:\(falServer.port)/.well-known/jwks.json"
+        if let falServer {
+            configuration.falQueueBaseURL = "http://127.0.0.1:\(falServer.port)"
+            configuration.falJWKSURL = "http://127.0.0.1:\(falServer.port)/.well-known/jwks.json"
+        } else if let realFAL {
+            configuration.falQueueBaseURL = realFAL.queueBaseURL
+            configuration.publicBaseURL = realFAL.publicBaseURL
+            configuration.telegramWebhookURL = "http://127.0.0.1:\(realFAL.port)/telegram/webhook"
+            configuration.host = "0.0.0.0"
+        }
         configuration.falWebhookVerify = scenario.config.webhookVerify
         configuration.databaseURL = "sqlite://\(folder.appendingPathComponent("aisha.sqlite").path)"
         configuration.storageURL = "file://\(folder.appendingPathComponent("storage").path)"
@@ -105,9 +124,30 @@ final class ScenarioEnvironment: Sendable {
 
     func stop() async {
         if let running = aisha.withLock({ $0 }) { await running.server.stop() }
-        await falServer.stop()
+        await falServer?.stop()
         await telegramServer.stop()
         await fal.reset()
         try? FileManager.default.removeItem(at: folder)
+    }
+}
+
+/// Where `--fal real` sends trainings: FAL's queue, reached with `FAL_KEY`; FAL reaches AishaSystem (webhook and
+/// archive) at `PUBLIC_BASE_URL`, which must lead to `PORT` on this machine.
+public struct RealFALTarget: Sendable {
+    public var key: String
+    public var queueBaseURL: String
+    public var publicBaseURL: String
+    public var port: Int
+
+    /// From the environment; nil with the reason when something is missing.
+    public static func fromEnvironment(_ env: [String: String]) -> Result<RealFALTarget, StepFailure> {
+        guard let key = env["FAL_KEY"], !key.isEmpty else { return .failure(StepFailure(message: "--fal real needs FAL_KEY")) }
+        guard let url = env["PUBLIC_BASE_URL"], !url.isEmpty else {
+            return .failure(StepFailure(message: "--fal real needs PUBLIC_BASE_URL (an address FAL can reach, forwarded to PORT)"))
+        }
+        return .success(
+            RealFALTarget(
+                key: key, queueBaseURL: env["FAL_QUEUE_BASE_URL"] ?? "https://queue.fal.run", publicBaseURL: url,
+                port: env["PORT"].flatMap { Int($0) } ?? 8000))
     }
 }

@@ -70,7 +70,8 @@ public enum ScenarioRunner {
                 next += 1
                 group.addTask { (index, await run(scenario, options: options)) }
             }
-            for _ in 0..<max(1, options.jobs) { launch() }
+            // Against the real FAL every scenario's AishaSystem listens on the one forwarded PORT: one at a time.
+            for _ in 0..<(options.fal == .real ? 1 : max(1, options.jobs)) { launch() }
             while let finished = await group.next() {
                 progress(finished.1)
                 collected.append(finished)
@@ -89,12 +90,17 @@ public enum ScenarioRunner {
                 name: scenario.name, file: scenario.file, outcome: outcome, seconds: (ContinuousClock.now - started).timeInterval,
                 timeline: timeline, seed: options.seed)
         }
+        var realFAL: RealFALTarget?
         if options.fal == .real {
-            return result(.skipped(realFALSkipReason(scenario) ?? "real FAL runs need PUBLIC_BASE_URL and FAL_KEY; see README"), [])
+            if let reason = realFALSkipReason(scenario) { return result(.skipped(reason), []) }
+            switch RealFALTarget.fromEnvironment(ProcessInfo.processInfo.environment) {
+            case .success(let target): realFAL = target
+            case .failure(let missing): return result(.skipped(missing.message), [])
+            }
         }
         let environment: ScenarioEnvironment
         do {
-            environment = try await ScenarioEnvironment.start(scenario, seed: options.seed)
+            environment = try await ScenarioEnvironment.start(scenario, seed: options.seed, realFAL: realFAL)
         } catch {
             return result(.failed(step: 0, line: scenario.line, summary: "start", failure: "\(error)"), [])
         }

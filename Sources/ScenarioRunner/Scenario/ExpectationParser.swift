@@ -59,9 +59,10 @@ enum ExpectationParser {
             let map = try r.mapping(node, key, allowed: ["contains", "absent"], required: ["contains"])
             return .expectLog(contains: try r.string(map["contains"]!, "contains"), absent: try map["absent"].map { try r.bool($0, "absent") } ?? false)
         case "expect_webhook":
-            let map = try r.mapping(node, key, allowed: ["delivered", "attempts"])
+            let map = try r.mapping(node, key, allowed: ["delivered", "attempts", "signature_ok"])
             return .expectWebhook(
-                delivered: try map["delivered"].map { try r.int($0, "delivered") }, attempts: try map["attempts"].map { try r.int($0, "attempts") })
+                delivered: try map["delivered"].map { try r.int($0, "delivered") }, attempts: try map["attempts"].map { try r.int($0, "attempts") },
+                signatureOK: try map["signature_ok"].map { try r.bool($0, "signature_ok") })
         case "expect_credits":
             let map = try r.mapping(node, key, allowed: ["balance", "ledger", "user"])
             return .expectCredits(

@@ -105,7 +105,7 @@ public enum StepAction: Sendable {
     case expectFALCalls(app: String?, kind: String, count: Int)
     case expectAvatar(AvatarExpectation, user: Int64?)
     case expectLog(contains: String, absent: Bool)
-    case expectWebhook(delivered: Int?, attempts: Int?)
+    case expectWebhook(delivered: Int?, attempts: Int?, signatureOK: Bool?)
     case expectCredits(balance: Int?, ledger: [String]?, user: Int64?)
     case expectTelegramCall(method: String, status: Int?, count: Int?)
     case expectFALJob(fields: [String: JSONValue], index: Int)
