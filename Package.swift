@@ -119,6 +119,7 @@ let package = Package(
             name: "AishaSystemTests",
             dependencies: [
                 "AishaSystem", "MockFAL",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Clocks", package: "swift-clocks"),
             ]

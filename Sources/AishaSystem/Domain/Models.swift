@@ -59,6 +59,32 @@ public struct Avatar: Sendable, Codable, Hashable, Identifiable {
     public var createdAt: Date
     public var updatedAt: Date
 
+    public init(
+        id: UUID, ownerId: Int64, name: String, gender: Gender, trainingType: TrainingType?, status: AvatarStatus,
+        preset: TrainingPreset, trainingAttempt: Int, trainerApp: String? = nil, falRequestId: String? = nil,
+        finetuneId: String? = nil, loraURL: String? = nil, configURL: String? = nil, triggerWord: String, progress: Int,
+        errorText: String? = nil, createdAt: Date, updatedAt: Date
+    ) {
+        self.id = id
+        self.ownerId = ownerId
+        self.name = name
+        self.gender = gender
+        self.trainingType = trainingType
+        self.status = status
+        self.preset = preset
+        self.trainingAttempt = trainingAttempt
+        self.trainerApp = trainerApp
+        self.falRequestId = falRequestId
+        self.finetuneId = finetuneId
+        self.loraURL = loraURL
+        self.configURL = configURL
+        self.triggerWord = triggerWord
+        self.progress = progress
+        self.errorText = errorText
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
     /// `TOK_` + the first 8 hex digits of the id: stored, and used for training and generation.
     public static func triggerWord(for id: UUID) -> String {
         "TOK_" + id.uuidString.replacingOccurrences(of: "-", with: "").prefix(8).lowercased()
@@ -75,6 +101,17 @@ public struct AvatarPhoto: Sendable, Codable, Hashable {
     public var width: Int
     public var height: Int
     public var position: Int
+
+    public init(id: UUID, avatarId: UUID, objectKey: String, sha256: String, size: Int, width: Int, height: Int, position: Int) {
+        self.id = id
+        self.avatarId = avatarId
+        self.objectKey = objectKey
+        self.sha256 = sha256
+        self.size = size
+        self.width = width
+        self.height = height
+        self.position = position
+    }
 }
 
 /// A credits movement: every charge and refund is one row.

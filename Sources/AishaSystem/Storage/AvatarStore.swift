@@ -106,6 +106,8 @@ public protocol AvatarStore: Sendable {
     func applyOutcome(requestId: String, _ outcome: TrainingOutcome, now: Date, notify: @escaping @Sendable (Avatar) -> NotificationDraft) async throws -> OutcomeApplication
     /// Trainings with no news since `before` (for the poller).
     func staleTrainings(before: Date) async throws -> [Avatar]
+    /// Trainings marked started before `before` that never got a FAL request id (a crash between submit and store).
+    func unconfirmedTrainings(before: Date) async throws -> [Avatar]
     func touchTraining(avatarId: UUID, progress: Int?, now: Date) async throws
 
     func ledger(userId: Int64) async throws -> [LedgerEntry]

@@ -104,6 +104,15 @@ extension SQLiteAvatarStore {
         }
     }
 
+    public func unconfirmedTrainings(before: Date) async throws -> [Avatar] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM avatars WHERE status = 'training' AND fal_request_id IS NULL AND updated_at < ? ORDER BY updated_at",
+                arguments: [before.timeIntervalSince1970]
+            ).map(Avatar.init(row:))
+        }
+    }
+
     public func touchTraining(avatarId: UUID, progress: Int?, now: Date) async throws {
         try await writer.write { db in
             try db.execute(

@@ -22,8 +22,9 @@ public struct TrainingPoller: Service {
         }
     }
 
-    /// One pass over the stale trainings.
+    /// One pass: unconfirmed submissions are failed and refunded, stale trainings are asked about.
     public func pollOnce() async {
+        await failUnconfirmed()
         let stale: [Avatar]
         do {
             stale = try await store.staleTrainings(before: time.now().addingTimeInterval(-staleAfter))
@@ -48,6 +49,28 @@ public struct TrainingPoller: Service {
             } catch {
                 logger.warning("poll failed: \(error)", metadata: ["request_id": "\(requestId)"])
             }
+        }
+    }
+
+    /// A training marked started whose FAL request id was never stored (the process died between submit and store)
+    /// cannot be followed: after `staleAfter` it fails with a refund and the user is told, so it is never stuck.
+    func failUnconfirmed() async {
+        do {
+            for avatar in try await store.unconfirmedTrainings(before: time.now().addingTimeInterval(-staleAfter)) {
+                let message = "the training was not confirmed by FAL"
+                var failed = avatar
+                failed.errorText = message
+                try await store.abortTraining(
+                    avatarId: avatar.id, attempt: avatar.trainingAttempt, error: message, status: .error,
+                    notification: NotificationDraft(
+                        chatId: avatar.ownerId, text: Texts.failed(failed, charged: true), buttons: Texts.retryButtons(avatar.id),
+                        dedupeKey: "unconfirmed:\(avatar.id.uuidString.lowercased()):\(avatar.trainingAttempt)"),
+                    now: time.now())
+                logger.warning("unconfirmed training failed and refunded", metadata: ["avatar_id": "\(avatar.id.uuidString.lowercased())"])
+                await results.notifier.kick()
+            }
+        } catch {
+            logger.error("poller could not fail unconfirmed trainings: \(error)")
         }
     }
 }
