@@ -24,7 +24,7 @@ struct ScenarioParserTests {
         #expect(error("name: x\nsteps:\n  - sned: hi\n").hasPrefix("bug.yaml:3: unknown step 'sned'; actions: send, tap"))
         #expect(error("name: x\nsteps:\n  - advance: soon\n").contains("bug.yaml:3: advance must be a duration like 500ms"))
         #expect(error("name: x\nsteps:\n  - photos: { count: 0 }\n").contains("count must be within 1…50"))
-        #expect(error("name: x\nsteps:\n  - photos: { kind: blurry }\n").contains("photo kind must be one of: normal, broken, empty, duplicate, huge"))
+        #expect(error("name: x\nsteps:\n  - photos: { kind: blurry }\n").contains("photo kind must be one of: normal, broken, empty, duplicate, huge, bomb"))
         #expect(error("steps:\n  - send: hi\n").contains("a scenario is missing 'name'"))
         #expect(error("name: x\nsteps:\n  - expect_fal_submit: { app: a, inputs: {} }\n").contains("unknown key 'inputs' in expect_fal_submit; accepted keys: app, input"))
         #expect(error("name: x\nfal: { mode: loose }\nsteps:\n  - send: hi\n").contains("fal mode must be one of: strict, lenient"))

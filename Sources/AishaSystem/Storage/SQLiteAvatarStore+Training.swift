@@ -201,4 +201,7 @@ public enum TrainingRules {
     public static let maxPhotoBytes = 20 * 1024 * 1024
     /// Decompression-bomb guard: more pixels than this is refused from the header alone.
     public static let maxPixels = 40_000_000
+    /// Above this many pixels, fewer than `bombBytesPerPixel` bytes per pixel marks a decompression bomb.
+    public static let bombPixels = 16_000_000
+    public static let bombBytesPerPixel = 0.005
 }

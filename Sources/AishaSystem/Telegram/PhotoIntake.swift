@@ -31,7 +31,12 @@ struct PhotoIntake: Sendable {
         }
         guard !data.isEmpty else { throw AishaError.photoRejected(Texts.photoEmpty) }
         guard let info = ImageProbe.probe(data) else { throw AishaError.photoRejected(Texts.photoNotImage) }
-        guard info.width * info.height <= TrainingRules.maxPixels else { throw AishaError.photoRejected(Texts.photoTooManyPixels) }
+        let pixels = info.width * info.height
+        guard pixels <= TrainingRules.maxPixels else { throw AishaError.photoRejected(Texts.photoTooManyPixels) }
+        // A decompression bomb claims many pixels in very few bytes; real photos carry far more per pixel.
+        if pixels > TrainingRules.bombPixels, Double(data.count) / Double(pixels) < TrainingRules.bombBytesPerPixel {
+            throw AishaError.photoRejected(Texts.photoTooManyPixels)
+        }
         guard info.shortSide >= TrainingRules.minShortSide else { throw AishaError.photoRejected(Texts.photoTooSmall(info.shortSide)) }
         let sha = Data(SHA256.hash(data: data)).hexString
         let ext = info.format == .jpeg ? "jpg" : info.format.rawValue

@@ -119,6 +119,7 @@ final class StepExecutor {
             case .broken: data = Data("this is not an image at all".utf8)
             case .empty: data = Data()
             case .duplicate: data = lastPhoto ?? PNGEncoder.bilevel(width: spec.width, height: spec.height, seed: seed)
+            case .bomb: data = PNGEncoder.bilevel(width: 1, height: 1, seed: 0).replacingIHDRSize(width: spec.width, height: spec.height)
             case .huge:
                 var padded = PNGEncoder.bilevel(width: spec.width, height: spec.height, seed: generated)
                 padded.append(Data(count: 21 * 1024 * 1024))
@@ -193,5 +194,15 @@ final class StepExecutor {
                 message: "post_webhook: expected HTTP \(expected), actual \(response.status)",
                 diff: ["body: \(String(decoding: response.body.prefix(300), as: UTF8.self))"])
         }
+    }
+}
+
+extension Data {
+    /// The same PNG with its header claiming another size (the pixel data stays tiny).
+    func replacingIHDRSize(width: Int, height: Int) -> Data {
+        var copy = self
+        let size = [width, height].flatMap { value in [24, 16, 8, 0].map { UInt8((value >> $0) & 0xFF) } }
+        copy.replaceSubrange(16..<24, with: size)
+        return copy
     }
 }

@@ -50,7 +50,8 @@ public struct Step: Sendable {
 /// Generated photos: how many, how big, which format, and how they are broken.
 public struct PhotoSpec: Sendable {
     public enum Kind: String, Sendable, CaseIterable {
-        case normal, broken, empty, duplicate, huge
+        /// `bomb`: a PNG header claiming the size with almost no data (decompression-bomb-like).
+        case normal, broken, empty, duplicate, huge, bomb
     }
     public var count = 1
     public var width = 1024
