@@ -10,7 +10,7 @@ import SupportKit
 struct ScenarioCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "aisha-scenario", abstract: "Play Aisha scenarios (YAML) against mock Telegram, MockFAL and AishaSystem.",
-        subcommands: [Run.self, List.self, MockTelegram.self])
+        subcommands: [Run.self, List.self, MockTelegram.self, BenchCommand.self])
 }
 
 struct Run: AsyncParsableCommand {
@@ -80,5 +80,36 @@ struct MockTelegram: AsyncParsableCommand {
         let world = TelegramWorld(token: token, time: .live)
         print("mock Telegram Bot API on http://\(host):\(port) — token \(token)")
         try await MockTelegramServer.buildApplication(world: world, host: host, port: port).runService()
+    }
+}
+
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Measure the harness (use a release build: swift run -c release aisha-scenario bench).")
+
+    @Option(help: "Scenario folder for the suite timing.") var scenarios = "scenarios"
+    @Option(help: "Lifecycle runs for median/p99.") var runs = 30
+    @Option(help: "Status requests against mock-fal.") var statusRequests = 20_000
+    @Option(help: "Concurrent clients.") var clients = 16
+    @Option(help: "Signed webhooks posted to status_update.") var webhooks = 2_000
+    @Option(help: "Jobs finished before measuring mock-fal's RSS.") var jobs = 10_000
+    @Option(help: "Write the figures as JSON here.") var json: String?
+
+    func run() async throws {
+        var options = Bench.Options()
+        options.scenarios = scenarios
+        options.lifecycleRuns = runs
+        options.statusRequests = statusRequests
+        options.clients = clients
+        options.webhooks = webhooks
+        options.finishedJobs = jobs
+        options.binaries = Bundle.main.executableURL?.deletingLastPathComponent()
+        print(Bench.row("figure", "value", "unit", "note"))
+        let figures = try await Bench.run(options) { print($0) }
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(figures).write(to: URL(fileURLWithPath: json))
+        }
     }
 }

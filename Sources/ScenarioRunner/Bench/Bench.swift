@@ -1,0 +1,106 @@
+import AishaSystem
+import Foundation
+import Logging
+import MockFAL
+import SupportKit
+
+/// One measured figure.
+public struct BenchFigure: Sendable, Codable {
+    public var name: String
+    public var value: Double
+    public var unit: String
+    public var note: String
+}
+
+/// `aisha-scenario bench`: the harness's speed and footprint, measured in this process and in child processes.
+public enum Bench {
+    public struct Options: Sendable {
+        public var scenarios = "scenarios"
+        public var lifecycleRuns = 30
+        public var statusRequests = 20_000
+        public var clients = 16
+        public var webhooks = 2_000
+        public var finishedJobs = 10_000
+        /// Folder with the `mock-fal` and `aisha` executables (for RSS and cold start).
+        public var binaries: URL?
+
+        public init() {}
+    }
+
+    public static func run(_ options: Options, progress: @Sendable (String) -> Void) async throws -> [BenchFigure] {
+        var figures: [BenchFigure] = []
+        func add(_ figure: BenchFigure) {
+            figures.append(figure)
+            progress(row(figure.name, String(format: "%.2f", figure.value), figure.unit, figure.note))
+        }
+        for figure in try await lifecycle(options) { add(figure) }
+        for figure in try await suite(options) { add(figure) }
+        for figure in try await QueueLoad.statusThroughput(options) { add(figure) }
+        for figure in try await WebhookLoad.ingestion(options) { add(figure) }
+        if let binaries = options.binaries {
+            for figure in try await ProcessFigures.measure(binaries: binaries, options: options) { add(figure) }
+        }
+        return figures
+    }
+
+    /// One whole training lifecycle (create → 10 photos → confirm → 1000 steps → webhook → notification).
+    static func lifecycle(_ options: Options) async throws -> [BenchFigure] {
+        let scenario = try ScenarioParser.parse(lifecycleScenario, file: "bench-lifecycle.yaml")[0]
+        var seconds: [Double] = []
+        for _ in 0..<options.lifecycleRuns {
+            let result = await ScenarioRunner.run(scenario, options: RunOptions())
+            guard result.passed else { throw StepFailure(message: "the lifecycle scenario failed: \(result.outcome)") }
+            seconds.append(result.seconds)
+        }
+        return [
+            BenchFigure(name: "lifecycle median", value: percentile(seconds, 50) * 1000, unit: "ms", note: "\(options.lifecycleRuns) runs, 1000 steps"),
+            BenchFigure(name: "lifecycle p99", value: percentile(seconds, 99) * 1000, unit: "ms", note: ""),
+        ]
+    }
+
+    /// The whole scenario folder, one at a time and with every core.
+    static func suite(_ options: Options) async throws -> [BenchFigure] {
+        var figures: [BenchFigure] = []
+        for jobs in [1, ProcessInfo.processInfo.activeProcessorCount] {
+            var run = RunOptions()
+            run.jobs = jobs
+            let start = ContinuousClock.now
+            let results = try await ScenarioRunner.run(paths: [options.scenarios], options: run)
+            let wall = (ContinuousClock.now - start).timeInterval
+            let failed = results.filter { !$0.passed }.count
+            figures.append(BenchFigure(name: "suite --jobs \(jobs)", value: wall, unit: "s", note: "\(results.count) scenarios, \(failed) failed"))
+        }
+        return figures
+    }
+
+    static let lifecycleScenario = """
+        name: bench lifecycle
+        user: { id: 1, first_name: Bench }
+        fal: { step: 1s, steps_to_webhook: 1000 }
+        config: { poll_interval: 24h, stale_after: 24h }
+        steps:
+          - send: /start
+          - tap: "Создать аватар"
+          - send: "Bench"
+          - tap: "Женский"
+          - tap: "Портретный"
+          - photos: { count: 10, size: 512x512 }
+          - tap: "Готово"
+          - tap: "Начать обучение"
+          - advance: 1000s
+          - expect_message: "готов!"
+        """
+
+    /// A table row: name, right-aligned value, unit, note.
+    public static func row(_ name: String, _ value: String, _ unit: String, _ note: String) -> String {
+        let value = String(repeating: " ", count: max(0, 12 - value.count)) + value
+        return "\(name.padding(toLength: 36, withPad: " ", startingAt: 0)) \(value) \(unit.padding(toLength: 7, withPad: " ", startingAt: 0)) \(note)"
+    }
+
+    static func percentile(_ values: [Double], _ p: Double) -> Double {
+        guard !values.isEmpty else { return 0 }
+        let sorted = values.sorted()
+        let rank = Int((p / 100 * Double(sorted.count - 1)).rounded(.up))
+        return sorted[min(max(rank, 0), sorted.count - 1)]
+    }
+}

@@ -1,0 +1,76 @@
+import AishaSystem
+import Foundation
+import Logging
+import MockFAL
+import SupportKit
+
+/// AishaSystem's `status_update`: signed webhooks verified against the JWKS, stored on SQLite, notification queued.
+enum WebhookLoad {
+    static func ingestion(_ options: Bench.Options) async throws -> [BenchFigure] {
+        var quiet = Logger(label: "bench")
+        quiet.logLevel = .critical
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("aisha-bench-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var falConfiguration = MockFALConfiguration(contracts: try .bundled())
+        falConfiguration.port = 0
+        let fal = FALQueue(configuration: falConfiguration, logger: quiet)
+        let falServer = try await RunningServer.start(logger: quiet) { running in
+            MockFAL.buildApplication(falConfiguration, queue: fal, logger: quiet, onServerRunning: running)
+        }
+        var configuration = AishaConfiguration(telegramBotToken: "1:bench", falKey: "bench", archiveURLSecret: "bench")
+        configuration.port = 0
+        configuration.telegramMode = .off
+        configuration.telegramAPIBaseURL = "http://127.0.0.1:9"
+        configuration.falJWKSURL = "http://127.0.0.1:\(falServer.port)/.well-known/jwks.json"
+        configuration.databaseURL = "sqlite://\(folder.appendingPathComponent("bench.sqlite").path)"
+        configuration.storageURL = "memory://"
+        configuration.logLevel = .critical
+        let services = try AishaServices.make(configuration, logger: quiet)
+        let ids = try await seedTrainings(services, count: options.webhooks)
+        let server = try await RunningServer.start(logger: quiet) { running in
+            AishaSystem.buildApplication(services, onServerRunning: running)
+        }
+        let keys = await fal.keyRing
+        let url = "http://127.0.0.1:\(server.port)/api/v1/avatar/status_update?training_type=style"
+        let transport = AsyncHTTPClientTransport()
+        let (seconds, latencies, statuses) = try await QueueLoad.measure(count: ids.count, clients: options.clients) { index in
+            let id = ids[index]
+            let body = Data(#"{"gateway_request_id":"\#(id)","payload":{"finetune_id":"ft-\#(index)"},"request_id":"\#(id)","status":"OK"}"#.utf8)
+            var headers = keys.headers(requestId: id, userId: "bench", timestamp: Int(Date().timeIntervalSince1970), body: body)
+            headers.append(("Content-Type", "application/json"))
+            return try await transport.send(OutgoingRequest(method: "POST", url: url, headers: headers, body: body)).status
+        }
+        await server.stop()
+        await falServer.stop()
+        let accepted = statuses.filter { $0 == 200 }.count
+        return [
+            BenchFigure(
+                name: "status_update ingestion (SQLite)", value: Double(accepted) / seconds, unit: "hook/s",
+                note: "\(accepted)/\(ids.count) stored, p50 \(QueueLoad.ms(latencies, 50)) ms, p99 \(QueueLoad.ms(latencies, 99)) ms")
+        ]
+    }
+
+    /// Trainings under request ids `bench-<n>`, each with the 10 photos a training needs.
+    static func seedTrainings(_ services: AishaServices, count: Int) async throws -> [String] {
+        let store = services.store
+        let now = Date()
+        _ = try await store.ensureUser(id: 1, firstName: "Bench", language: "ru", welcomeCredits: 0, now: now)
+        var ids: [String] = []
+        for index in 0..<count {
+            let id = UUID()
+            try await store.createAvatar(
+                Avatar(
+                    id: id, ownerId: 1, name: "B\(index)", gender: .female, trainingType: .style, status: .readyForTraining, preset: .balanced,
+                    trainingAttempt: 0, triggerWord: Avatar.triggerWord(for: id), progress: 0, createdAt: now, updatedAt: now))
+            for photo in 0..<TrainingRules.minPhotos {
+                _ = try await store.addPhoto(
+                    AvatarPhoto(id: UUID(), avatarId: id, objectKey: "p/\(index)/\(photo)", sha256: "\(photo)", size: 1, width: 600, height: 600, position: 0),
+                    limit: TrainingRules.maxPhotos, now: now)
+            }
+            _ = try await store.beginTraining(avatarId: id, ownerId: 1, cost: 0, trainerApp: "fal-ai/flux-pro-trainer", now: now)
+            try await store.recordSubmission(avatarId: id, attempt: 1, requestId: "bench-\(index)", now: now)
+            ids.append("bench-\(index)")
+        }
+        return ids
+    }
+}
