@@ -115,7 +115,7 @@ final class StepExecutor {
             generated += 1
             let data: Data
             switch spec.kind {
-            case .normal: data = PNGEncoder.bilevel(width: spec.width, height: spec.height, seed: seed &* 1_000_003 &+ generated)
+            case .normal: data = spec.format.image(width: spec.width, height: spec.height, seed: seed &* 1_000_003 &+ generated)
             case .broken: data = Data("this is not an image at all".utf8)
             case .empty: data = Data()
             case .duplicate: data = lastPhoto ?? PNGEncoder.bilevel(width: spec.width, height: spec.height, seed: seed)
@@ -126,11 +126,11 @@ final class StepExecutor {
                 data = padded
             }
             if spec.kind == .normal { lastPhoto = data }
-            let name = spec.fileName ?? "photo_\(generated).png"
+            let name = spec.fileName ?? "photo_\(generated).\(spec.format.fileExtension)"
             let fileId = await env.world.addFile(data, name: name)
             let status: Int
             if spec.asDocument {
-                let document: JSONValue = ["file_id": .string(fileId), "file_name": .string(name), "mime_type": "image/png", "file_size": .int(data.count)]
+                let document: JSONValue = ["file_id": .string(fileId), "file_name": .string(name), "mime_type": .string(spec.format.mimeType), "file_size": .int(data.count)]
                 status = await env.world.userSends(from: user, document: document, mediaGroup: group)
             } else {
                 let sizes = TelegramWorld.photoSizes(fileId: fileId, width: spec.width, height: spec.height, size: data.count)

@@ -12,9 +12,10 @@ enum MockTelegramControl {
         var count: Int?
         var width: Int?
         var height: Int?
+        var format: String?
 
         enum CodingKeys: String, CodingKey {
-            case userId = "user_id", firstName = "first_name", text, label, count, width, height
+            case userId = "user_id", firstName = "first_name", text, label, count, width, height, format
         }
 
         var user: ScenarioUser { ScenarioUser(id: userId, firstName: firstName ?? "User\(userId)") }
@@ -36,9 +37,10 @@ enum MockTelegramControl {
         }
         mock.post("photos") { request, context in
             let act = try await request.decode(as: Act.self, context: context)
+            guard let format = ImageFormat(rawValue: act.format ?? "png") else { throw HTTPError(.badRequest, message: "format: png or jpeg") }
             let statuses = await world.userSendsPhotos(
                 from: act.user, count: min(max(act.count ?? 1, 1), 30), width: act.width ?? 1024, height: act.height ?? 1024,
-                seed: UInt64(Date().timeIntervalSince1970 * 1000))
+                format: format, seed: UInt64(Date().timeIntervalSince1970 * 1000))
             return Answer(status: statuses.last ?? 0, detail: "\(statuses.count) photo(s)")
         }
         mock.get("messages") { request, _ in

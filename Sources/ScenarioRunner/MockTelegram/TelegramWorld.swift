@@ -118,12 +118,14 @@ public actor TelegramWorld {
     }
 
     /// Sends `count` generated PNG photos (`seed` varies their content) and returns the bot's answers.
-    public func userSendsPhotos(from user: ScenarioUser, count: Int, width: Int, height: Int, seed: UInt64, album: Bool = false) async -> [Int] {
+    public func userSendsPhotos(
+        from user: ScenarioUser, count: Int, width: Int, height: Int, format: ImageFormat = .png, seed: UInt64, album: Bool = false
+    ) async -> [Int] {
         var statuses: [Int] = []
         let group = album ? "album-\(seed)" : nil
         for index in 0..<count {
-            let data = PNGEncoder.bilevel(width: width, height: height, seed: seed &+ UInt64(index))
-            let fileId = addFile(data, name: "photo_\(index).png")
+            let data = format.image(width: width, height: height, seed: seed &+ UInt64(index))
+            let fileId = addFile(data, name: "photo_\(index).\(format.fileExtension)")
             statuses.append(await userSends(from: user, photo: Self.photoSizes(fileId: fileId, width: width, height: height, size: data.count), mediaGroup: group))
         }
         return statuses

@@ -57,10 +57,27 @@ public struct PhotoSpec: Sendable {
     public var width = 1024
     public var height = 1024
     public var kind = Kind.normal
+    public var format = ImageFormat.png
     public var album = false
     /// As a document (uncompressed file) rather than a photo.
     public var asDocument = false
     public var fileName: String?
+}
+
+/// The file format of generated photos.
+public enum ImageFormat: String, Sendable, CaseIterable {
+    case png, jpeg
+
+    /// A valid image of that size whose bytes depend on `seed`.
+    public func image(width: Int, height: Int, seed: UInt64) -> Data {
+        switch self {
+        case .png: PNGEncoder.bilevel(width: width, height: height, seed: seed)
+        case .jpeg: JPEGEncoder.grey(width: width, height: height, seed: seed)
+        }
+    }
+
+    public var fileExtension: String { self == .png ? "png" : "jpg" }
+    public var mimeType: String { self == .png ? "image/png" : "image/jpeg" }
 }
 
 /// What a message expectation checks.

@@ -80,7 +80,7 @@ enum StepParser {
     }
 
     private static func photos(_ node: Node, _ r: YAMLReader) throws -> StepAction {
-        let map = try r.mapping(node, "photos", allowed: ["count", "size", "kind", "album", "as_document", "file_name", "user"])
+        let map = try r.mapping(node, "photos", allowed: ["count", "size", "format", "kind", "album", "as_document", "file_name", "user"])
         var spec = PhotoSpec()
         if let value = map["count"] { spec.count = try r.int(value, "count", range: 1...50) }
         if let value = map["size"] {
@@ -89,6 +89,7 @@ enum StepParser {
             (spec.width, spec.height) = (parts[0], parts[1])
         }
         if let value = map["kind"] { spec.kind = try r.choice(value, "photo kind", PhotoSpec.Kind.self) }
+        if let value = map["format"] { spec.format = try r.choice(value, "photo format", ImageFormat.self) }
         if let value = map["album"] { spec.album = try r.bool(value, "album") }
         if let value = map["as_document"] { spec.asDocument = try r.bool(value, "as_document") }
         if let value = map["file_name"] { spec.fileName = try r.string(value, "file_name") }
