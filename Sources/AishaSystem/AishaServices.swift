@@ -27,8 +27,11 @@ public struct AishaServices: Sendable {
         _ configuration: AishaConfiguration, time: TimeSource = .live, transport: any HTTPTransport = AsyncHTTPClientTransport(),
         store: (any AvatarStore)? = nil, objects: (any ObjectStore)? = nil, logger: Logger? = nil
     ) throws -> AishaServices {
-        var logger = logger ?? Logger(label: "aisha")
-        if logger.logLevel > configuration.logLevel || logger.logLevel == .info { logger.logLevel = configuration.logLevel }
+        let logger = logger ?? {
+            var logger = Logger(label: "aisha")
+            logger.logLevel = configuration.logLevel
+            return logger
+        }()
         let store = try store ?? openStore(configuration.databaseURL)
         let objects = try objects ?? openObjects(configuration.storageURL)
         let telegram = TelegramClient(baseURL: configuration.telegramAPIBaseURL, token: configuration.telegramBotToken, transport: transport, time: time)

@@ -28,7 +28,7 @@ struct TrainingFlowTests {
             #expect(avatar.loraURL?.hasSuffix("pytorch_lora_weights.safetensors") == true)
             #expect(avatar.triggerWord == Avatar.triggerWord(for: avatar.id))
             #expect(submit.input?["trigger_phrase"]?.stringValue == avatar.triggerWord)
-            #expect(await eventually { await bot.lastText().contains("готов") })
+            #expect(await eventually { await bot.lastText().contains("готов!") })
             #expect(await bot.telegram.messages(to: 1001).filter { $0.text.contains("готов!") }.count == 1)
         }
     }
@@ -52,7 +52,7 @@ struct TrainingFlowTests {
             await bot.advance(.seconds(500))
             #expect(try await eventually { try await bot.avatar()?.finetuneId != nil })
             #expect(try await bot.avatar()?.status == .completed)
-            #expect(await eventually { await bot.lastText().contains("готов") })
+            #expect(await eventually { await bot.lastText().contains("готов!") })
         }
     }
 
@@ -88,7 +88,7 @@ struct TrainingFlowTests {
             await bot.advance(.seconds(500))
             #expect(try await eventually { try await bot.avatar()?.status == .completed })
             #expect(try await bot.avatar()?.trainingAttempt == 2)
-            #expect(await eventually { await bot.lastText().contains("готов") })
+            #expect(await eventually { await bot.lastText().contains("готов!") })
         }
     }
 
@@ -100,7 +100,7 @@ struct TrainingFlowTests {
             try await bot.tap("Начать обучение")
             await bot.advance(.seconds(1000))
             #expect(await eventually { await bot.fal.snapshots().first?.webhookAttempts.filter { $0.outcome == "delivered" }.count == 3 })
-            #expect(await eventually { await bot.lastText().contains("готов") })
+            #expect(await eventually { await bot.lastText().contains("готов!") })
             await bot.advance(.seconds(10))
             #expect(await bot.telegram.messages(to: 1001).filter { $0.text.contains("готов!") }.count == 1)
         }
@@ -117,7 +117,7 @@ struct TrainingFlowTests {
             await bot.advance(.seconds(660))
             await bot.advance(.seconds(60))
             #expect(try await eventually { try await bot.avatar()?.status == .completed })
-            #expect(await eventually { await bot.lastText().contains("готов") })
+            #expect(await eventually { await bot.lastText().contains("готов!") })
         }
     }
 

@@ -23,8 +23,8 @@ struct PhotoIntake: Sendable {
             guard let path = file.filePath else { throw AishaError.photoRejected(Texts.photoDownloadFailed) }
             data = try await telegram.downloadFile(path: path, maxBytes: TrainingRules.maxPhotoBytes)
         } catch let error as AishaError {
-            throw error == .photoRejected("too large") ? AishaError.photoRejected(Texts.photoTooBig) : error
-        } catch TelegramError.api(_, let description) where description.contains("file is too big") {
+            throw error
+        } catch TelegramError.fileTooBig {
             throw AishaError.photoRejected(Texts.photoTooBig)
         } catch {
             throw AishaError.photoRejected(Texts.photoDownloadFailed)

@@ -12,6 +12,8 @@ public enum TelegramError: Error, Sendable, Equatable, CustomStringConvertible {
     case tooManyRequests(retryAfter: Int)
     /// Any other answer with `ok: false`.
     case api(code: Int, description: String)
+    /// A file larger than the caller's limit (or Telegram's "file is too big").
+    case fileTooBig
     /// No answer (connection, timeout) or an unreadable one.
     case network(String)
 
@@ -21,6 +23,7 @@ public enum TelegramError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notModified: "Bad Request: message is not modified"
         case .tooManyRequests(let seconds): "Too Many Requests: retry after \(seconds)"
         case .api(let code, let text): "\(code) \(text)"
+        case .fileTooBig: "Bad Request: file is too big"
         case .network(let why): "network: \(why)"
         }
     }
@@ -62,6 +65,7 @@ public struct TelegramClient: Sendable {
         case 403: throw TelegramError.blocked
         case 429: throw TelegramError.tooManyRequests(retryAfter: json["parameters"]?["retry_after"]?.intValue ?? 1)
         case 400 where description.contains("message is not modified"): throw TelegramError.notModified
+        case 400 where description.contains("file is too big"): throw TelegramError.fileTooBig
         default: throw TelegramError.api(code: code, description: description)
         }
     }
@@ -110,7 +114,7 @@ public struct TelegramClient: Sendable {
         do {
             response = try await transport.send(request)
         } catch HTTPTransportError.responseTooLarge {
-            throw AishaError.photoRejected("too large")
+            throw TelegramError.fileTooBig
         } catch {
             throw TelegramError.network("file download failed")
         }
