@@ -49,7 +49,7 @@ enum QueueLoad {
             for client in 0..<clients {
                 group.addTask {
                     var results: [(Double, T)] = []
-                    for index in (client * perClient)..<min(count, (client + 1) * perClient) {
+                    for index in min(count, client * perClient)..<min(count, (client + 1) * perClient) {
                         let begin = ContinuousClock.now
                         let value = try await request(index)
                         results.append(((ContinuousClock.now - begin).timeInterval, value))
