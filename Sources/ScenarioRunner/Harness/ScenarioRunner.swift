@@ -109,6 +109,7 @@ public enum ScenarioRunner {
         for (index, step) in scenario.steps.enumerated() {
             do {
                 try await executor.run(step)
+                await executor.noteStateChanges()
                 if index == scenario.steps.count - 1 { try await executor.finishInFlight() }
             } catch {
                 executor.note(.failure, "step \(index + 1) (line \(step.line)) failed: \(error)")

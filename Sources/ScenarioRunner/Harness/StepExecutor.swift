@@ -11,6 +11,8 @@ final class StepExecutor {
     var generated: UInt64 = 0
     var lastPhoto: Data?
     var userEvents: [TimelineEvent] = []
+    /// The last seen status of each avatar, for state-change events on the timeline.
+    var avatarStates: [UUID: String] = [:]
     /// Updates delivered with `background: true`, still being handled by the bot.
     var inFlight: [Task<Int, Never>] = []
 
@@ -69,6 +71,20 @@ final class StepExecutor {
             try await postWebhook(body, signed: signed, expected: expected)
         default:
             try await Expectations(executor: self).check(step.action)
+        }
+    }
+
+    /// Notes every avatar whose status changed since the last step.
+    func noteStateChanges() async {
+        guard let store = try? env.services.store else { return }
+        for user in scenario.users {
+            for avatar in (try? await store.avatars(ownerId: user.id)) ?? [] {
+                let state = avatar.status.rawValue + (avatar.errorText.map { " (\($0))" } ?? "")
+                guard avatarStates[avatar.id] != state else { continue }
+                avatarStates[avatar.id] = state
+                let result = avatar.finetuneId.map { " finetune_id=\($0)" } ?? avatar.loraURL.map { " lora=\($0)" } ?? ""
+                note(.state, "avatar «\(avatar.name)» (\(avatar.trainingType?.rawValue ?? "?")) → \(state)\(result)")
+            }
         }
     }
 

@@ -4,7 +4,7 @@ import MockFAL
 import SupportKit
 
 /// Builds a scenario's timeline from what each part recorded: user actions, bot messages, FAL requests with their
-/// verdicts, webhook attempts, the avatars' final state.
+/// verdicts, webhook attempts and avatar state changes (noted by the executor after each step).
 enum Timeline {
     static func collect(_ env: ScenarioEnvironment, userEvents: [TimelineEvent]) async -> [TimelineEvent] {
         var events = userEvents
@@ -28,17 +28,6 @@ enum Timeline {
                     TimelineEvent(
                         time: parser.date(from: attempt.time) ?? env.time.now(), kind: .webhook,
                         text: "webhook \(job.requestId.prefix(8)) copy \(attempt.copy) try \(attempt.attempt): \(attempt.outcome) \(attempt.httpStatus.map(String.init) ?? "")"))
-            }
-        }
-        if let services = try? env.services {
-            for user in env.scenario.users {
-                for avatar in (try? await services.store.avatars(ownerId: user.id)) ?? [] {
-                    let result = avatar.finetuneId.map { " finetune_id=\($0)" } ?? avatar.loraURL.map { " lora=\($0)" } ?? ""
-                    events.append(
-                        TimelineEvent(
-                            time: avatar.updatedAt, kind: .state,
-                            text: "avatar \(avatar.name) (\(avatar.trainingType?.rawValue ?? "?")): \(avatar.status.rawValue)\(result)\(avatar.errorText.map { " error=\($0)" } ?? "")"))
-                }
             }
         }
         return events.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }.map(\.element)
