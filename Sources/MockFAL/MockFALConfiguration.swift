@@ -45,9 +45,4 @@ public struct MockFALConfiguration: Sendable {
         self.time = time
         self.transport = transport
     }
-
-    /// The bundled contracts on live time: what `mock-fal` runs with.
-    public static func standard() throws -> MockFALConfiguration {
-        MockFALConfiguration(contracts: try .bundled())
-    }
 }

@@ -5,7 +5,6 @@ public enum AishaError: Error, Sendable, Equatable, CustomStringConvertible {
     case notYourAvatar
     case avatarNotFound
     case staleButton
-    case invalidName(String)
     case photoRejected(String)
     case tooManyPhotos
     case notEnoughPhotos(have: Int)
@@ -20,7 +19,6 @@ public enum AishaError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notYourAvatar: "avatar belongs to another user"
         case .avatarNotFound: "avatar not found"
         case .staleButton: "button from an old conversation step"
-        case .invalidName(let why): "invalid name: \(why)"
         case .photoRejected(let why): "photo rejected: \(why)"
         case .tooManyPhotos: "more than 20 photos"
         case .notEnoughPhotos(let have): "only \(have) photos"

@@ -15,7 +15,6 @@ public struct FALStatus: Sendable, Hashable {
     public var status: String
     public var error: String?
     public var errorType: String?
-    public var lastLog: String?
 }
 
 /// Why a FAL call failed.
@@ -63,8 +62,7 @@ public struct FALClient: Sendable {
         let body = try await call("GET", "\(requestBase(app))/requests/\(requestId)/status?logs=1")
         return FALStatus(
             status: body["status"]?.stringValue ?? "UNKNOWN", error: body["error"]?.stringValue,
-            errorType: body["error_type"]?.stringValue,
-            lastLog: body["logs"]?.arrayValue?.last?["message"]?.stringValue)
+            errorType: body["error_type"]?.stringValue)
     }
 
     /// The output of a finished request, or its error body (FAL answers a failed job with the error's status).

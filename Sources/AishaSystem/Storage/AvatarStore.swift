@@ -119,7 +119,6 @@ public protocol AvatarStore: Sendable {
     func markNotificationSent(id: Int64, now: Date) async throws
     func rescheduleNotification(id: Int64, at: Date, error: String) async throws
     func dropNotification(id: Int64, reason: String, now: Date) async throws
-    func sentNotifications(chatId: Int64) async throws -> [NotificationDraft]
 
     func setting(_ key: String) async throws -> String?
     func setSetting(_ key: String, _ value: String) async throws

@@ -185,12 +185,6 @@ extension SQLiteAvatarStore {
             try db.execute(sql: "UPDATE outbox SET state = 'dropped', last_error = ?, attempts = attempts + 1 WHERE id = ?", arguments: [reason, id])
         }
     }
-
-    public func sentNotifications(chatId: Int64) async throws -> [NotificationDraft] {
-        try await writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM outbox WHERE chat_id = ? AND state = 'sent' ORDER BY id", arguments: [chatId]).map(Self.draft)
-        }
-    }
 }
 
 /// Photo and training limits from the design.

@@ -222,7 +222,6 @@ public struct ConversationHandler: Sendable {
         case .noArchive: Texts.noArchive
         case .falRejected(let detail): Texts.falRejected(detail)
         case .falUnavailable: Texts.falUnavailable
-        case .invalidName(let why): Texts.nameRejected(why)
         case .photoRejected(let why): Texts.photoRejected(why)
         case .tooManyPhotos: Texts.photoRejected(Texts.photoLimit)
         }
