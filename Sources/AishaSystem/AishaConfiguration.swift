@@ -8,6 +8,19 @@ public enum TelegramMode: String, Sendable, CaseIterable {
     case polling, webhook, off
 }
 
+/// Which parts one `aisha serve` process runs, so bot intake and the FAL-facing API can scale separately.
+public enum ServerRole: String, Sendable, CaseIterable {
+    /// Telegram intake and the conversation (polling or `/telegram/webhook`).
+    case bot
+    /// The FAL-facing API (webhook, archives), the poller and the notification outbox.
+    case api
+    /// Everything in one process (the default).
+    case all
+
+    var runsBot: Bool { self != .api }
+    var runsAPI: Bool { self != .bot }
+}
+
 /// A missing or malformed setting: one clear line naming the variable.
 public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
     public let description: String
@@ -46,6 +59,7 @@ public struct AishaConfiguration: Sendable {
     public var pollInterval: Duration = .seconds(60)
     public var staleAfter: TimeInterval = 600
     public var logLevel = Logger.Level.info
+    public var role = ServerRole.all
 
     public init(telegramBotToken: String, falKey: String, archiveURLSecret: String = UUID().uuidString) {
         self.telegramBotToken = telegramBotToken

@@ -17,12 +17,15 @@ struct Serve: AsyncParsableCommand {
         abstract: "Run the bot and the API (settings from the environment and .env; see README).")
 
     @Option(help: "Path of the .env file read after the environment.") var envFile = ".env"
+    @Option(help: "bot (Telegram intake), api (FAL webhook, archives, poller, notifications) or all.") var role = "all"
 
     func run() async throws {
+        guard let serverRole = ServerRole(rawValue: role) else { throw ValidationError("--role must be bot, api or all") }
         let dotEnv = try? String(contentsOfFile: envFile, encoding: .utf8)
-        let configuration: AishaConfiguration
+        var configuration: AishaConfiguration
         do {
             configuration = try AishaConfiguration.load(environment: ProcessInfo.processInfo.environment, dotEnv: dotEnv)
+            configuration.role = serverRole
         } catch let error as ConfigurationError {
             FileHandle.standardError.write(Data("aisha: \(error.description)\n".utf8))
             throw ExitCode(78)  // EX_CONFIG

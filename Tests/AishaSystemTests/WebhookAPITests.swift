@@ -1,5 +1,6 @@
 import AishaSystem
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
@@ -126,5 +127,30 @@ struct ConfigurationTests {
         #expect(throws: ConfigurationError(description: "invalid TRAINING_PRESET=turbo")) {
             try AishaConfiguration.load(environment: ["TELEGRAM_BOT_TOKEN": "t", "FAL_KEY": "k", "TRAINING_PRESET": "turbo"])
         }
+    }
+}
+
+@Suite("Server roles")
+struct ServerRoleTests {
+    func status(role: ServerRole, _ path: String) async throws -> HTTPResponse.Status {
+        var configuration = AishaConfiguration(telegramBotToken: "1:t", falKey: "k", archiveURLSecret: "s")
+        configuration.telegramMode = .off
+        configuration.role = role
+        configuration.telegramWebhookSecret = "x"
+        let services = try AishaServices.make(
+            configuration, time: .virtual(), transport: RoutingTransport(telegram: RecordingTelegram()), store: try SQLiteAvatarStore(),
+            objects: InMemoryObjectStore(), logger: .quiet)
+        return try await buildApplication(services).test(.router) { client throws in
+            try await client.execute(uri: path, method: .post, headers: [HTTPField.Name("X-Telegram-Bot-Api-Secret-Token")!: "x"], body: ByteBuffer(string: "{}")).status
+        }
+    }
+
+    @Test("bot serves the Telegram webhook but not FAL's; api the reverse; all both")
+    func routes() async throws {
+        #expect(try await status(role: .bot, "/api/v1/avatar/status_update") == .notFound)
+        #expect(try await status(role: .bot, "/telegram/webhook") == .badRequest)
+        #expect(try await status(role: .api, "/telegram/webhook") == .notFound)
+        #expect(try await status(role: .api, "/api/v1/avatar/status_update") == .unauthorized)
+        #expect(try await status(role: .all, "/telegram/webhook") == .badRequest)
     }
 }

@@ -21,17 +21,19 @@ public func buildApplication(
         _ = try await services.store.setting("health")
         return Response.json(["status": "ok"])
     }
-    StatusUpdateRoute.add(to: router, services: services)
-    ArchiveRoute.add(to: router, services: services)
-    TelegramWebhookRoute.add(to: router, services: services)
     let configuration = services.configuration
+    if configuration.role.runsAPI {
+        StatusUpdateRoute.add(to: router, services: services)
+        ArchiveRoute.add(to: router, services: services)
+    }
+    if configuration.role.runsBot { TelegramWebhookRoute.add(to: router, services: services) }
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "aisha"),
         services: backgroundServices(services),
         onServerRunning: { channel in
             services.endpoint.learn(from: channel)
-            if configuration.telegramMode == .webhook { await registerTelegramWebhook(services) }
+            if configuration.role.runsBot, configuration.telegramMode == .webhook { await registerTelegramWebhook(services) }
             await onServerRunning(channel)
         },
         logger: services.logger)
@@ -49,8 +51,9 @@ private func registerTelegramWebhook(_ services: AishaServices) async {
 }
 
 private func backgroundServices(_ services: AishaServices) -> [any Service] {
-    var list: [any Service] = [services.notifier, services.poller]
-    if services.configuration.telegramMode == .polling {
+    let role = services.configuration.role
+    var list: [any Service] = role.runsAPI ? [services.notifier, services.poller] : []
+    if role.runsBot, services.configuration.telegramMode == .polling {
         list.append(
             TelegramPolling(
                 telegram: services.telegram, store: services.store, conversation: services.conversation, time: services.time,
