@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import HummingbirdTesting
 import MockFAL
 import NIOCore
@@ -120,7 +121,9 @@ struct HTTPTests {
             let peerPort = try #require(peerClient.port)
             var configuration = MockFALConfiguration(contracts: try .bundled(), time: .virtual())
             configuration.stepDuration = .seconds(1)
-            let queue = FALQueue(configuration: configuration)
+            var quiet = Logger(label: "mock-fal-test")
+            quiet.logLevel = .warning
+            let queue = FALQueue(configuration: configuration, logger: quiet)
             try await buildApplication(configuration, queue: queue).test(.live) { client in
                 var input = Harness.styleInput.objectValue!
                 input["data_url"] = .string("http://127.0.0.1:\(peerPort)/photos.zip")
