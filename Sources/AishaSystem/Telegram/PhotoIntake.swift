@@ -15,7 +15,8 @@ struct PhotoIntake: Sendable {
     func accept(_ message: TelegramMessage, avatarId: UUID) async throws -> Int {
         guard let (fileId, declaredSize) = Self.file(of: message) else { throw AishaError.photoRejected(Texts.photoNotImage) }
         if let declaredSize, declaredSize > TrainingRules.maxPhotoBytes { throw AishaError.photoRejected(Texts.photoTooBig) }
-        if try await store.photos(avatarId: avatarId).count >= TrainingRules.maxPhotos { throw AishaError.tooManyPhotos }
+        let stored = try await store.photos(avatarId: avatarId)
+        if stored.count >= TrainingRules.maxPhotos { throw AishaError.tooManyPhotos }
         let data: Data
         do {
             let file = try await telegram.getFile(fileId: fileId)
@@ -41,7 +42,7 @@ struct PhotoIntake: Sendable {
         let sha = Data(SHA256.hash(data: data)).hexString
         let ext = info.format == .jpeg ? "jpg" : info.format.rawValue
         let key = "photos/\(avatarId.uuidString.lowercased())/\(sha).\(ext)"
-        if try await store.photos(avatarId: avatarId).contains(where: { $0.sha256 == sha }) {
+        if stored.contains(where: { $0.sha256 == sha }) {
             throw AishaError.photoRejected(Texts.photoDuplicate)
         }
         try await objects.put(data, key: key)
