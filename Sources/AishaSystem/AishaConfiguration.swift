@@ -60,6 +60,9 @@ public struct AishaConfiguration: Sendable {
     public var staleAfter: TimeInterval = 600
     public var logLevel = Logger.Level.info
     public var role = ServerRole.all
+    /// Credentials for `STORAGE_URL=s3://…` (the standard AWS variables).
+    public var awsAccessKeyId: String?
+    public var awsSecretAccessKey: String?
 
     public init(telegramBotToken: String, falKey: String, archiveURLSecret: String = UUID().uuidString) {
         self.telegramBotToken = telegramBotToken
@@ -105,6 +108,8 @@ public struct AishaConfiguration: Sendable {
         configuration.welcomeCredits = try parsed("WELCOME_CREDITS") { Int($0).flatMap { $0 >= 0 ? $0 : nil } } ?? configuration.avatarCreationCost
         configuration.pollInterval = try parsed("POLL_INTERVAL", Duration.init(parsing:)) ?? configuration.pollInterval
         configuration.staleAfter = try parsed("STALE_AFTER", Duration.init(parsing:))?.timeInterval ?? configuration.staleAfter
+        configuration.awsAccessKeyId = values["AWS_ACCESS_KEY_ID"]
+        configuration.awsSecretAccessKey = values["AWS_SECRET_ACCESS_KEY"]
         configuration.logLevel = try parsed("LOG_LEVEL") { Logger.Level(rawValue: $0.lowercased()) } ?? .info
         if configuration.telegramMode == .webhook, configuration.telegramWebhookSecret == nil {
             throw ConfigurationError(description: "missing TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_MODE=webhook")

@@ -33,7 +33,7 @@ public struct AishaServices: Sendable {
             return logger
         }()
         let store = try store ?? openStore(configuration.databaseURL)
-        let objects = try objects ?? openObjects(configuration.storageURL)
+        let objects = try objects ?? openObjects(configuration, transport: transport, time: time)
         let telegram = TelegramClient(baseURL: configuration.telegramAPIBaseURL, token: configuration.telegramBotToken, transport: transport, time: time)
         let fal = FALClient(baseURL: configuration.falQueueBaseURL, key: configuration.falKey, transport: transport)
         let endpoint = PublicEndpoint(configured: configuration.publicBaseURL, host: configuration.host, port: configuration.port)
@@ -68,11 +68,26 @@ public struct AishaServices: Sendable {
         return path == ":memory:" ? try SQLiteAvatarStore() : try SQLiteAvatarStore(path: path)
     }
 
-    /// `file://PATH` (relative to the working directory) or `memory://`.
-    static func openObjects(_ url: String) throws -> any ObjectStore {
+    /// `file://PATH` (relative to the working directory), `memory://`, or
+    /// `s3://BUCKET?endpoint=http://host:port&region=us-east-1` with `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`.
+    static func openObjects(_ configuration: AishaConfiguration, transport: any HTTPTransport, time: TimeSource) throws -> any ObjectStore {
+        let url = configuration.storageURL
         if url == "memory://" { return InMemoryObjectStore() }
+        if url.hasPrefix("s3://") {
+            guard let components = URLComponents(string: url), let bucket = components.host, !bucket.isEmpty else {
+                throw ConfigurationError(description: "invalid STORAGE_URL \(url): use s3://BUCKET?endpoint=URL")
+            }
+            let items = components.queryItems ?? []
+            guard let access = configuration.awsAccessKeyId, let secret = configuration.awsSecretAccessKey else {
+                throw ConfigurationError(description: "missing AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY: required with STORAGE_URL=s3://…")
+            }
+            return S3ObjectStore(
+                endpoint: items.first { $0.name == "endpoint" }?.value ?? "https://s3.amazonaws.com", bucket: bucket,
+                region: items.first { $0.name == "region" }?.value ?? "us-east-1", accessKey: access, secretKey: secret,
+                transport: transport, time: time)
+        }
         guard url.hasPrefix("file://") else {
-            throw ConfigurationError(description: "unsupported STORAGE_URL \(url): use file://PATH or memory://")
+            throw ConfigurationError(description: "unsupported STORAGE_URL \(url): use file://PATH, memory:// or s3://BUCKET?endpoint=URL")
         }
         let path = String(url.dropFirst("file://".count))
         let root = path.hasPrefix("/") ? URL(fileURLWithPath: path) : URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(path)

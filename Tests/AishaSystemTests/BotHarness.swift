@@ -19,7 +19,7 @@ struct BotHarness: Sendable {
     /// Runs `body` with both servers up.
     static func run(
         cost: Int = 150, welcome: Int = 150, styleTrainer: StyleTrainer = .fluxProTrainer, verify: Bool = true,
-        configureFAL: (inout MockFALConfiguration) -> Void = { _ in },
+        objects: (any ObjectStore)? = nil, configureFAL: (inout MockFALConfiguration) -> Void = { _ in },
         _ body: @Sendable (BotHarness) async throws -> Void
     ) async throws {
         let time = TimeSource.virtual(TestClock(), start: Date(timeIntervalSince1970: 1_790_000_000))
@@ -44,7 +44,7 @@ struct BotHarness: Sendable {
             configuration.logLevel = .critical
             let services = try AishaServices.make(
                 configuration, time: time, transport: RoutingTransport(telegram: telegram), store: try SQLiteAvatarStore(),
-                objects: InMemoryObjectStore(), logger: quiet)
+                objects: objects ?? InMemoryObjectStore(), logger: quiet)
             try await AishaSystem.buildApplication(services).test(.live) { _ in
                 try await body(BotHarness(time: time, fal: fal, telegram: telegram, services: services))
             }

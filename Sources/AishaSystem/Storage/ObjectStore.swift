@@ -19,6 +19,13 @@ public protocol ObjectStore: Sendable {
     func get(key: String) async throws -> Data
     func exists(key: String) async throws -> Bool
     func delete(key: String) async throws
+    /// A URL others can GET the object from until `expires`, or nil when the store cannot hand one out (then
+    /// AishaSystem serves the object itself at a signed URL).
+    func downloadURL(key: String, expires: Date) throws -> String?
+}
+
+extension ObjectStore {
+    public func downloadURL(key: String, expires: Date) throws -> String? { nil }
 }
 
 /// Object keys are relative paths of safe segments: no traversal, no absolute paths, no control characters.

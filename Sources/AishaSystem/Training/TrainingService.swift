@@ -54,7 +54,8 @@ public struct TrainingService: Sendable {
         do {
             let photos = try await store.photos(avatarId: avatarId)
             let key = try await ArchiveBuilder(objects: objects).build(avatarId: avatarId, attempt: ticket.attempt, photos: photos)
-            archiveURL = signer.url(forKey: key, expires: time.now().addingTimeInterval(settings.archiveURLLifetime))
+            let expires = time.now().addingTimeInterval(settings.archiveURLLifetime)
+            archiveURL = try objects.downloadURL(key: key, expires: expires) ?? signer.url(forKey: key, expires: expires)
         } catch {
             logger.error("training archive not built: \(error)")
             try await store.abortTraining(
