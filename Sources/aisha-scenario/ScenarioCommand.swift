@@ -41,8 +41,8 @@ struct Run: AsyncParsableCommand {
             throw ExitCode(2)
         }
         print(ConsoleReport.summary(results))
-        if let junit { try JUnitReport.xml(results).write(toFile: junit, atomically: true, encoding: .utf8) }
-        if let html { try HTMLReport.page(results).write(toFile: html, atomically: true, encoding: .utf8) }
+        if let junit { try writeReport(JUnitReport.xml(results), to: junit) }
+        if let html { try writeReport(HTMLReport.page(results), to: html) }
         if results.isEmpty { throw ValidationError("no scenarios found\(filter.map { " matching '\($0)'" } ?? "")") }
         if results.contains(where: { if case .failed = $0.outcome { true } else if case .invalid = $0.outcome { true } else { false } }) {
             throw ExitCode(1)
@@ -109,7 +109,14 @@ struct BenchCommand: AsyncParsableCommand {
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(figures).write(to: URL(fileURLWithPath: json))
+            try writeReport(String(decoding: try encoder.encode(figures), as: UTF8.self), to: json)
         }
     }
+}
+
+/// Writes a report, creating its folder (`reports/…`) when needed.
+func writeReport(_ text: String, to path: String) throws {
+    let url = URL(fileURLWithPath: path)
+    try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+    try text.write(to: url, atomically: true, encoding: .utf8)
 }
