@@ -121,9 +121,7 @@ struct HTTPTests {
             let peerPort = try #require(peerClient.port)
             var configuration = MockFALConfiguration(contracts: try .bundled(), time: .virtual())
             configuration.stepDuration = .seconds(1)
-            var quiet = Logger(label: "mock-fal-test")
-            quiet.logLevel = .warning
-            let queue = FALQueue(configuration: configuration, logger: quiet)
+            let queue = FALQueue(configuration: configuration, logger: .warningsOnly)
             try await buildApplication(configuration, queue: queue).test(.live) { client in
                 var input = Harness.styleInput.objectValue!
                 input["data_url"] = .string("http://127.0.0.1:\(peerPort)/photos.zip")

@@ -59,9 +59,7 @@ struct Harness {
         configuration.stepDuration = .seconds(1)
         configure(&configuration)
         self.configuration = configuration
-        var logger = Logger(label: "mock-fal-test")
-        logger.logLevel = .warning
-        queue = FALQueue(configuration: configuration, logger: logger)
+        queue = FALQueue(configuration: configuration, logger: .warningsOnly)
     }
 
     func serveArchive(photos: Int = 12) async throws {
@@ -105,4 +103,13 @@ extension QueueReply {
     var requestId: String { body["request_id"]?.stringValue ?? "" }
     var problemFields: [String] { body["detail"]?.arrayValue?.compactMap { $0["loc"]?.arrayValue?.dropFirst().compactMap(\.stringValue).joined(separator: ".") } ?? [] }
     var problemTypes: [String] { body["detail"]?.arrayValue?.compactMap { $0["type"]?.stringValue } ?? [] }
+}
+
+extension Logger {
+    /// MockFAL's logger in tests: warnings and errors only.
+    static var warningsOnly: Logger {
+        var logger = Logger(label: "mock-fal-test")
+        logger.logLevel = .warning
+        return logger
+    }
 }

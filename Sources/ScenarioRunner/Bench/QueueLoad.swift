@@ -9,8 +9,7 @@ enum QueueLoad {
         var configuration = MockFALConfiguration(contracts: try .bundled())
         configuration.port = 0
         configuration.stepDuration = .seconds(3600)
-        var quiet = Logger(label: "bench")
-        quiet.logLevel = .critical
+        let quiet = Logger.quiet("bench")
         let queue = FALQueue(configuration: configuration, logger: quiet)
         let server = try await RunningServer.start(logger: quiet) { running in
             MockFAL.buildApplication(configuration, queue: queue, logger: quiet, onServerRunning: running)

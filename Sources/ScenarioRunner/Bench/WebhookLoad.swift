@@ -7,8 +7,7 @@ import SupportKit
 /// AishaSystem's `status_update`: signed webhooks verified against the JWKS, stored on SQLite, notification queued.
 enum WebhookLoad {
     static func ingestion(_ options: Bench.Options) async throws -> [BenchFigure] {
-        var quiet = Logger(label: "bench")
-        quiet.logLevel = .critical
+        let quiet = Logger.quiet("bench")
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("aisha-bench-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: folder) }
         var falConfiguration = MockFALConfiguration(contracts: try .bundled())

@@ -2,6 +2,15 @@ import Foundation
 import Logging
 import Synchronization
 
+extension Logger {
+    /// A logger that only shows critical problems: for the mocks and servers a run or benchmark starts.
+    static func quiet(_ label: String) -> Logger {
+        var logger = Logger(label: label)
+        logger.logLevel = .critical
+        return logger
+    }
+}
+
 /// Keeps every log line of a scenario's AishaSystem, for `expect_log` and the report.
 final class LogBuffer: Sendable {
     private let lines = Mutex<[String]>([])

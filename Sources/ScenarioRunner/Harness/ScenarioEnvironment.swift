@@ -42,8 +42,7 @@ final class ScenarioEnvironment: Sendable {
         let time = realFAL == nil ? TimeSource.virtual(TestClock(), start: Date(timeIntervalSince1970: 1_790_000_000)) : .live
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("aisha-scenario-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        var quiet = Logger(label: "scenario")
-        quiet.logLevel = .critical
+        let quiet = Logger.quiet("scenario")
         let world = TelegramWorld(token: token, time: time)
         let telegramServer = try await RunningServer.start(logger: quiet) { running in
             MockTelegramServer.buildApplication(world: world, logger: quiet, onServerRunning: running)
