@@ -26,13 +26,15 @@ public struct AishaServices: Sendable {
     public static func make(
         _ configuration: AishaConfiguration, time: TimeSource = .live, transport: any HTTPTransport = AsyncHTTPClientTransport(),
         store: (any AvatarStore)? = nil, objects: (any ObjectStore)? = nil, logger: Logger? = nil
-    ) throws -> AishaServices {
+    ) async throws -> AishaServices {
         let logger = logger ?? {
             var logger = Logger(label: "aisha")
             logger.logLevel = configuration.logLevel
             return logger
         }()
-        let store = try store ?? openStore(configuration.databaseURL)
+        let opened: any AvatarStore
+        if let store { opened = store } else { opened = try await openStore(configuration.databaseURL, logger: logger) }
+        let store = opened
         let objects = try objects ?? openObjects(configuration, transport: transport, time: time)
         let telegram = TelegramClient(baseURL: configuration.telegramAPIBaseURL, token: configuration.telegramBotToken, transport: transport, time: time)
         let fal = FALClient(baseURL: configuration.falQueueBaseURL, key: configuration.falKey, transport: transport)
@@ -59,10 +61,11 @@ public struct AishaServices: Sendable {
             verifier: verifier, signer: signer)
     }
 
-    /// `sqlite://path`, `sqlite://:memory:`.
-    static func openStore(_ url: String) throws -> any AvatarStore {
+    /// `sqlite://path`, `sqlite://:memory:` or `postgres://user:password@host:port/database[?schema=NAME]`.
+    public static func openStore(_ url: String, logger: Logger = Logger(label: "aisha.store")) async throws -> any AvatarStore {
+        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") { return try await PostgresAvatarStore(url: url, logger: logger) }
         guard url.hasPrefix("sqlite://") else {
-            throw ConfigurationError(description: "unsupported DATABASE_URL \(url): only sqlite://PATH is available in this build")
+            throw ConfigurationError(description: "unsupported DATABASE_URL \(url): use sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE")
         }
         let path = String(url.dropFirst("sqlite://".count))
         return path == ":memory:" ? try SQLiteAvatarStore() : try SQLiteAvatarStore(path: path)

@@ -23,6 +23,10 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Write a self-contained HTML report here.") var html: String?
     @Option(help: "mock (MockFAL in-process) or real (FAL's queue; needs FAL_KEY and PUBLIC_BASE_URL).") var fal = "mock"
     @Option(help: "Scenarios run at once.") var jobs = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Run on PostgreSQL (postgres://USER:PASSWORD@HOST:PORT/DATABASE), a schema per scenario; default SQLite files.")
+    var databaseURL: String?
+    @Option(help: "Store photos and archives in S3 (s3://BUCKET-PREFIX?endpoint=URL), a bucket per scenario; credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.")
+    var storageURL: String?
 
     func run() async throws {
         guard let target = RunOptions.FALTarget(rawValue: fal) else { throw ValidationError("--fal must be mock or real") }
@@ -31,6 +35,13 @@ struct Run: AsyncParsableCommand {
         options.seed = seed
         options.jobs = max(1, jobs)
         options.fal = target
+        let env = ProcessInfo.processInfo.environment
+        do {
+            options.backends = try ScenarioBackends(
+                postgresURL: databaseURL, s3URL: storageURL, s3AccessKey: env["AWS_ACCESS_KEY_ID"], s3SecretKey: env["AWS_SECRET_ACCESS_KEY"])
+        } catch let failure as StepFailure {
+            throw ValidationError(failure.message)
+        }
         let results: [ScenarioResult]
         do {
             results = try await ScenarioRunner.run(paths: paths.isEmpty ? ["scenarios"] : paths, options: options) { result in

@@ -35,7 +35,7 @@ struct Serve: AsyncParsableCommand {
             handler.logLevel = configuration.logLevel
             return handler
         }
-        let app = try buildApplication(configuration)
+        let app = try await buildApplication(configuration)
         try await app.runService()
     }
 }

@@ -42,7 +42,7 @@ struct BotHarness: Sendable {
             configuration.welcomeCredits = welcome
             configuration.styleTrainer = styleTrainer
             configuration.logLevel = .critical
-            let services = try AishaServices.make(
+            let services = try await AishaServices.make(
                 configuration, time: time, transport: RoutingTransport(telegram: telegram), store: try SQLiteAvatarStore(),
                 objects: objects ?? InMemoryObjectStore(), logger: quiet)
             try await AishaSystem.buildApplication(services).test(.live) { _ in

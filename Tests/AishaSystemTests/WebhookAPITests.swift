@@ -10,20 +10,20 @@ import Testing
 
 @Suite("Webhook API: signatures, legacy form, idempotence")
 struct WebhookAPITests {
-    func services(verify: Bool) throws -> AishaServices {
+    func services(verify: Bool) async throws -> AishaServices {
         var configuration = AishaConfiguration(telegramBotToken: "1:t", falKey: "k", archiveURLSecret: "s")
         configuration.telegramMode = .off
         configuration.falWebhookVerify = verify
         configuration.falJWKSURL = "http://127.0.0.1:9/jwks.json"
         configuration.telegramAPIBaseURL = RecordingTelegram.base
-        return try AishaServices.make(
+        return try await AishaServices.make(
             configuration, time: .virtual(), transport: RoutingTransport(telegram: RecordingTelegram()), store: try SQLiteAvatarStore(),
             objects: InMemoryObjectStore(), logger: .quiet)
     }
 
     @Test("unsigned webhook → 401 when verification is on; nothing written")
     func unsigned() async throws {
-        let services = try services(verify: true)
+        let services = try await services(verify: true)
         try await buildApplication(services).test(.router) { client in
             let body: JSONValue = ["request_id": "r1", "status": "OK", "payload": ["finetune_id": "x"]]
             let response = try await client.execute(
@@ -34,7 +34,7 @@ struct WebhookAPITests {
 
     @Test("the seed's curl (legacy short form) is accepted in dev mode: unknown request id → 404, nothing written")
     func legacyCurl() async throws {
-        let services = try services(verify: false)
+        let services = try await services(verify: false)
         try await buildApplication(services).test(.router) { client in
             let body = #"{"request_id":"test_style","status":"completed","result":{"finetune_id":"test123"}}"#
             let response = try await client.execute(
@@ -69,7 +69,7 @@ struct WebhookAPITests {
 
     @Test("archive URLs: valid signature serves, wrong or expired → 403")
     func archiveSignatures() async throws {
-        let services = try services(verify: true)
+        let services = try await services(verify: true)
         try await services.objects.put(Data("zip".utf8), key: "archives/a1/attempt-1.zip")
         let signer = ArchiveURLSigner(secret: "s", endpoint: services.endpoint)
         let url = signer.url(forKey: "archives/a1/attempt-1.zip", expires: services.time.now().addingTimeInterval(60))
@@ -91,7 +91,7 @@ struct WebhookAPITests {
 
     @Test("Telegram webhook: wrong secret → 401")
     func telegramSecret() async throws {
-        let services = try services(verify: true)
+        let services = try await services(verify: true)
         try await buildApplication(services).test(.router) { client in
             let response = try await client.execute(uri: "/telegram/webhook", method: .post, body: ByteBuffer(string: "{}"))
             #expect(response.status == .unauthorized)
@@ -137,7 +137,7 @@ struct ServerRoleTests {
         configuration.telegramMode = .off
         configuration.role = role
         configuration.telegramWebhookSecret = "x"
-        let services = try AishaServices.make(
+        let services = try await AishaServices.make(
             configuration, time: .virtual(), transport: RoutingTransport(telegram: RecordingTelegram()), store: try SQLiteAvatarStore(),
             objects: InMemoryObjectStore(), logger: .quiet)
         return try await buildApplication(services).test(.router) { client throws in

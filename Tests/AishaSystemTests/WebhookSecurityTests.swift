@@ -35,7 +35,7 @@ struct WebhookSecurityTests {
         configuration.telegramMode = .off
         configuration.falJWKSURL = Self.jwksURL
         configuration.telegramAPIBaseURL = RecordingTelegram.base
-        let services = try AishaServices.make(
+        let services = try await AishaServices.make(
             configuration, time: .virtual(), transport: peer, store: try SQLiteAvatarStore(), objects: InMemoryObjectStore(), logger: .quiet)
         _ = try await services.store.ensureUser(id: 1, firstName: "A", language: "ru", welcomeCredits: 150, now: services.time.now())
         let id = UUID()

@@ -7,8 +7,8 @@ import SupportKit
 
 /// Builds AishaSystem's HTTP application (webhook API, archive downloads, Telegram webhook, health) with its
 /// background services (notifier, poller, Telegram polling) from the configuration.
-public func buildApplication(_ configuration: AishaConfiguration) throws -> some ApplicationProtocol {
-    buildApplication(try AishaServices.make(configuration))
+public func buildApplication(_ configuration: AishaConfiguration) async throws -> some ApplicationProtocol {
+    buildApplication(try await AishaServices.make(configuration))
 }
 
 /// Builds the application around already wired services (tests and the scenario runner keep them).

@@ -133,3 +133,37 @@ public enum TrainingOutcome: Sendable, Hashable {
     case lora(weightsURL: String, configURL: String?)
     case failed(message: String)
 }
+
+extension Avatar {
+    /// Starts training attempt `attempt` on `trainerApp`, clearing what the previous attempt left.
+    mutating func beginAttempt(_ attempt: Int, trainerApp: String, now: Date) {
+        status = .training
+        trainingAttempt = attempt
+        self.trainerApp = trainerApp
+        falRequestId = nil
+        finetuneId = nil
+        loraURL = nil
+        configURL = nil
+        errorText = nil
+        progress = 0
+        updatedAt = now
+    }
+
+    /// Stores a reported outcome: the result and `completed`, or the error and `error`.
+    mutating func apply(_ outcome: TrainingOutcome) {
+        switch outcome {
+        case .finetune(let id):
+            finetuneId = id
+            status = .completed
+            progress = 100
+        case .lora(let weights, let config):
+            loraURL = weights
+            configURL = config
+            status = .completed
+            progress = 100
+        case .failed(let message):
+            errorText = message
+            status = .error
+        }
+    }
+}

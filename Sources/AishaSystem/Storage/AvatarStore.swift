@@ -73,7 +73,8 @@ public enum OutcomeApplication: Sendable, Hashable {
 }
 
 /// The persistence seam of AishaSystem. `SQLiteAvatarStore` is the embedded default (a file, or in memory
-/// for tests); every method that changes more than one row does so in one transaction.
+/// for tests), `PostgresAvatarStore` the shared one for several instances; every method that changes more than one
+/// row does so in one transaction.
 public protocol AvatarStore: Sendable {
     func ensureUser(id: Int64, firstName: String, language: String, welcomeCredits: Int, now: Date) async throws -> User
     func user(id: Int64) async throws -> User?
@@ -113,7 +114,10 @@ public protocol AvatarStore: Sendable {
     func ledger(userId: Int64) async throws -> [LedgerEntry]
 
     func enqueue(_ draft: NotificationDraft, now: Date) async throws
-    func dueNotifications(now: Date, limit: Int) async throws -> [QueuedNotification]
+    /// Hands out due notifications (oldest first, one per chat at a time) and claims them until `leaseUntil`, so
+    /// another sender — in this process or another instance — does not take them; sent, rescheduled and dropped
+    /// release the claim. A sender that dies leaves the claim to expire.
+    func claimDueNotifications(now: Date, limit: Int, leaseUntil: Date) async throws -> [QueuedNotification]
     /// When the earliest pending notification is due (nil when none is pending).
     func nextNotificationDue() async throws -> Date?
     func markNotificationSent(id: Int64, now: Date) async throws
@@ -122,4 +126,11 @@ public protocol AvatarStore: Sendable {
 
     func setting(_ key: String) async throws -> String?
     func setSetting(_ key: String, _ value: String) async throws
+
+    /// Releases connections (a no-op for the embedded store).
+    func close() async
+}
+
+extension AvatarStore {
+    public func close() async {}
 }

@@ -20,16 +20,7 @@ extension SQLiteAvatarStore {
             try db.execute(
                 sql: "INSERT INTO submissions (avatar_id, attempt, trainer_app, state, created_at) VALUES (?, ?, ?, 'pending', ?)",
                 arguments: [avatarId.uuidString, attempt, trainerApp, now.timeIntervalSince1970])
-            avatar.status = .training
-            avatar.trainingAttempt = attempt
-            avatar.trainerApp = trainerApp
-            avatar.falRequestId = nil
-            avatar.finetuneId = nil
-            avatar.loraURL = nil
-            avatar.configURL = nil
-            avatar.errorText = nil
-            avatar.progress = 0
-            avatar.updatedAt = now
+            avatar.beginAttempt(attempt, trainerApp: trainerApp, now: now)
             try Self.save(db, avatar)
             return TrainingTicket(avatar: avatar, attempt: attempt, charged: cost)
         }
@@ -70,21 +61,8 @@ extension SQLiteAvatarStore {
                 return .unknownRequest
             }
             guard avatar.status == .training else { return .alreadyFinal(avatar) }
-            switch outcome {
-            case .finetune(let id):
-                avatar.finetuneId = id
-                avatar.status = .completed
-                avatar.progress = 100
-            case .lora(let weights, let config):
-                avatar.loraURL = weights
-                avatar.configURL = config
-                avatar.status = .completed
-                avatar.progress = 100
-            case .failed(let message):
-                avatar.errorText = message
-                avatar.status = .error
-                try Self.refund(db, avatar: avatar, attempt: avatar.trainingAttempt, now: now)
-            }
+            avatar.apply(outcome)
+            if avatar.status == .error { try Self.refund(db, avatar: avatar, attempt: avatar.trainingAttempt, now: now) }
             avatar.updatedAt = now
             try Self.save(db, avatar)
             try db.execute(
@@ -145,44 +123,57 @@ extension SQLiteAvatarStore {
         try await writer.write { db in try Self.insertNotification(db, draft, now: now) }
     }
 
-    /// Pending notifications that are due, oldest first, skipping any chat whose earlier message waits (order kept).
-    public func dueNotifications(now: Date, limit: Int) async throws -> [QueuedNotification] {
-        try await writer.read { db in
-            try Row.fetchAll(
+    /// Pending notifications that are due, oldest first, skipping any chat whose earlier message waits (order kept),
+    /// claimed until `leaseUntil` in the same write transaction.
+    public func claimDueNotifications(now: Date, limit: Int, leaseUntil: Date) async throws -> [QueuedNotification] {
+        try await writer.write { db in
+            let due = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT * FROM outbox o WHERE state = 'pending' AND next_attempt_at <= ?
+                    SELECT * FROM outbox o WHERE state = 'pending' AND next_attempt_at <= ?1 AND (claimed_until IS NULL OR claimed_until <= ?1)
                       AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.chat_id = o.chat_id AND e.state = 'pending' AND e.id < o.id)
-                    ORDER BY id LIMIT ?
+                    ORDER BY id LIMIT ?2
                     """,
                 arguments: [now.timeIntervalSince1970, limit]
             ).map { QueuedNotification(id: $0["id"], draft: Self.draft($0), attempts: $0["attempts"]) }
+            for item in due {
+                try db.execute(sql: "UPDATE outbox SET claimed_until = ? WHERE id = ?", arguments: [leaseUntil.timeIntervalSince1970, item.id])
+            }
+            return due
         }
     }
 
+    /// When the next message can be sent: the earliest due time among the first waiting message of each chat.
     public func nextNotificationDue() async throws -> Date? {
         try await writer.read { db in
-            try Double.fetchOne(db, sql: "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'").map(Date.init(timeIntervalSince1970:))
+            // Only the first waiting message of each chat can go next; a later one waits for it, however due.
+            try Double.fetchOne(
+                db,
+                sql: """
+                    SELECT MIN(MAX(next_attempt_at, COALESCE(claimed_until, 0))) FROM outbox o WHERE state = 'pending'
+                      AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.chat_id = o.chat_id AND e.state = 'pending' AND e.id < o.id)
+                    """)
+                .map(Date.init(timeIntervalSince1970:))
         }
     }
 
     public func markNotificationSent(id: Int64, now: Date) async throws {
         try await writer.write { db in
-            try db.execute(sql: "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?", arguments: [now.timeIntervalSince1970, id])
+            try db.execute(sql: "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1, claimed_until = NULL WHERE id = ?", arguments: [now.timeIntervalSince1970, id])
         }
     }
 
     public func rescheduleNotification(id: Int64, at: Date, error: String) async throws {
         try await writer.write { db in
             try db.execute(
-                sql: "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
+                sql: "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1, last_error = ?, claimed_until = NULL WHERE id = ?",
                 arguments: [at.timeIntervalSince1970, error, id])
         }
     }
 
     public func dropNotification(id: Int64, reason: String, now: Date) async throws {
         try await writer.write { db in
-            try db.execute(sql: "UPDATE outbox SET state = 'dropped', last_error = ?, attempts = attempts + 1 WHERE id = ?", arguments: [reason, id])
+            try db.execute(sql: "UPDATE outbox SET state = 'dropped', last_error = ?, attempts = attempts + 1, claimed_until = NULL WHERE id = ?", arguments: [reason, id])
         }
     }
 }

@@ -57,6 +57,9 @@ public final class SQLiteAvatarStore: AvatarStore {
                 CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
                 """)
         }
+        migrator.registerMigration("v2-outbox-claims") { db in
+            try db.execute(sql: "ALTER TABLE outbox ADD COLUMN claimed_until REAL")
+        }
         return migrator
     }
 

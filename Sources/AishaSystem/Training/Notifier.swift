@@ -11,6 +11,8 @@ public actor Notifier: Service {
     let logger: Logger
     let interval: Duration
     let maxAttempts = 10
+    /// How long a claimed notification stays with this sender before another may take it (a sender that died).
+    static let claimLease: TimeInterval = 120
     private var kicked = false
     private var waiter: CheckedContinuation<Void, Never>?
     /// One drain at a time, so a notification is never picked up twice.
@@ -77,7 +79,8 @@ public actor Notifier: Service {
         }
         var sent = 0
         while true {
-            let due = try await store.dueNotifications(now: time.now(), limit: 50)
+            let now = time.now()
+            let due = try await store.claimDueNotifications(now: now, limit: 50, leaseUntil: now.addingTimeInterval(Self.claimLease))
             if due.isEmpty { return sent }
             for item in due {
                 if try await deliver(item) { sent += 1 }

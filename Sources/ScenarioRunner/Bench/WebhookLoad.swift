@@ -24,7 +24,7 @@ enum WebhookLoad {
         configuration.databaseURL = "sqlite://\(folder.appendingPathComponent("bench.sqlite").path)"
         configuration.storageURL = "memory://"
         configuration.logLevel = .critical
-        let services = try AishaServices.make(configuration, logger: quiet)
+        let services = try await AishaServices.make(configuration, logger: quiet)
         let ids = try await seedTrainings(services, count: options.webhooks)
         let server = try await RunningServer.start(logger: quiet) { running in
             AishaSystem.buildApplication(services, onServerRunning: running)

@@ -19,13 +19,16 @@ final class ScenarioEnvironment: Sendable {
     /// MockFAL's server; nil when the scenario runs against the real FAL.
     let falServer: RunningServer?
     let realFAL: RealFALTarget?
+    let backends: ScenarioBackends
+    /// Names this scenario's schema and bucket on shared backends.
+    let id = UUID().uuidString.prefix(8).lowercased()
     private let aisha: Mutex<(services: AishaServices, server: RunningServer)?> = Mutex(nil)
     static let token = "4242:scenario-token"
     static let webhookSecret = "scenario-secret"
 
     private init(
         scenario: Scenario, time: TimeSource, world: TelegramWorld, fal: FALQueue, folder: URL, telegramServer: RunningServer,
-        falServer: RunningServer?, realFAL: RealFALTarget?
+        falServer: RunningServer?, realFAL: RealFALTarget?, backends: ScenarioBackends
     ) {
         self.scenario = scenario
         self.time = time
@@ -35,10 +38,13 @@ final class ScenarioEnvironment: Sendable {
         self.telegramServer = telegramServer
         self.falServer = falServer
         self.realFAL = realFAL
+        self.backends = backends
     }
 
     /// Starts the environment: MockFAL on virtual time, or (with `realFAL`) FAL's real queue on real time.
-    static func start(_ scenario: Scenario, seed: UInt64, realFAL: RealFALTarget? = nil) async throws -> ScenarioEnvironment {
+    static func start(
+        _ scenario: Scenario, seed: UInt64, realFAL: RealFALTarget? = nil, backends: ScenarioBackends = .embedded
+    ) async throws -> ScenarioEnvironment {
         let time = realFAL == nil ? TimeSource.virtual(TestClock(), start: Date(timeIntervalSince1970: 1_790_000_000)) : .live
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("aisha-scenario-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -64,7 +70,7 @@ final class ScenarioEnvironment: Sendable {
             }
         let environment = ScenarioEnvironment(
             scenario: scenario, time: time, world: world, fal: fal, folder: folder, telegramServer: telegramServer,
-            falServer: falServer, realFAL: realFAL)
+            falServer: falServer, realFAL: realFAL, backends: backends)
         try await environment.startAisha(port: realFAL?.port ?? 0)
         return environment
     }
@@ -78,7 +84,8 @@ final class ScenarioEnvironment: Sendable {
 
     var aishaPort: Int? { aisha.withLock { $0?.server.port } }
 
-    /// AishaSystem as `aisha serve` would run it on the embedded defaults: SQLite file + local files, webhook intake.
+    /// AishaSystem as `aisha serve` would run it: on the embedded defaults (SQLite file + local files) or the
+    /// shared backends, with webhook intake.
     func startAisha(port: Int) async throws {
         var configuration = AishaConfiguration(
             telegramBotToken: Self.token, falKey: realFAL?.key ?? "scenario-fal-key", archiveURLSecret: "scenario-archive-secret")
@@ -96,8 +103,10 @@ final class ScenarioEnvironment: Sendable {
             configuration.host = "0.0.0.0"
         }
         configuration.falWebhookVerify = scenario.config.webhookVerify
-        configuration.databaseURL = "sqlite://\(folder.appendingPathComponent("aisha.sqlite").path)"
-        configuration.storageURL = "file://\(folder.appendingPathComponent("storage").path)"
+        configuration.databaseURL = backends.databaseURL(folder: folder, id: id)
+        configuration.storageURL = backends.storageURL(folder: folder, id: id)
+        configuration.awsAccessKeyId = backends.s3AccessKey
+        configuration.awsSecretAccessKey = backends.s3SecretKey
         configuration.trainingPreset = scenario.config.preset
         configuration.styleTrainer = scenario.config.styleTrainer
         configuration.avatarCreationCost = scenario.config.cost
@@ -105,7 +114,8 @@ final class ScenarioEnvironment: Sendable {
         configuration.pollInterval = scenario.config.pollInterval
         configuration.staleAfter = scenario.config.staleAfter.timeInterval
         configuration.logLevel = .info
-        let services = try AishaServices.make(configuration, time: time, logger: logs.logger(label: "aisha"))
+        let services = try await AishaServices.make(configuration, time: time, logger: logs.logger(label: "aisha"))
+        try await backends.prepare(services)
         let server = try await RunningServer.start(logger: logs.logger(label: "aisha-lifecycle")) { running in
             AishaSystem.buildApplication(services, onServerRunning: running)
         }
@@ -117,12 +127,16 @@ final class ScenarioEnvironment: Sendable {
     func restartAisha() async throws {
         guard let running = aisha.withLock({ $0 }) else { return }
         await running.server.stop()
+        await running.services.store.close()
         aisha.withLock { $0 = nil }
         try await startAisha(port: running.server.port)
     }
 
     func stop() async {
-        if let running = aisha.withLock({ $0 }) { await running.server.stop() }
+        if let running = aisha.withLock({ $0 }) {
+            await running.server.stop()
+            await backends.cleanUp(running.services)
+        }
         await falServer?.stop()
         await telegramServer.stop()
         await fal.reset()

@@ -39,6 +39,7 @@ public struct RunOptions: Sendable {
     public var seed: UInt64 = 1
     public var jobs = 2
     public var fal = FALTarget.mock
+    public var backends = ScenarioBackends.embedded
 
     public init() {}
 }
@@ -100,7 +101,7 @@ public enum ScenarioRunner {
         }
         let environment: ScenarioEnvironment
         do {
-            environment = try await ScenarioEnvironment.start(scenario, seed: options.seed, realFAL: realFAL)
+            environment = try await ScenarioEnvironment.start(scenario, seed: options.seed, realFAL: realFAL, backends: options.backends)
         } catch {
             return result(.failed(step: 0, line: scenario.line, summary: "start", failure: "\(error)"), [])
         }

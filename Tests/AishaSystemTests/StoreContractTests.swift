@@ -1,0 +1,178 @@
+@testable import AishaSystem
+import Foundation
+import Logging
+import Testing
+
+/// The PostgreSQL server the tests may use: `AISHA_TEST_DATABASE_URL` (`.ci/run` starts one with `.ci/postgres`).
+enum TestPostgres {
+    static var url: String? { ProcessInfo.processInfo.environment["AISHA_TEST_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 } }
+    static var available: Bool { url != nil }
+    static let reason: Comment = "needs AISHA_TEST_DATABASE_URL=postgres://… (bash .ci/postgres starts a local server and prints it)"
+
+    /// The test server's URL with a fresh schema of its own, so tests never see each other's rows.
+    static func freshURL() -> String? {
+        guard let url else { return nil }
+        let schema = "t_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "")
+        return url + (url.contains("?") ? "&" : "?") + "schema=\(schema)"
+    }
+}
+
+/// Which store a contract test runs on.
+enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case sqlite, postgres
+    var testDescription: String { rawValue }
+
+    static var available: [StoreKind] { TestPostgres.available ? [.sqlite, .postgres] : [.sqlite] }
+
+    func open() async throws -> any AvatarStore {
+        switch self {
+        case .sqlite: return try SQLiteAvatarStore()
+        case .postgres: return try await PostgresAvatarStore(url: TestPostgres.freshURL()!, logger: .quiet)
+        }
+    }
+}
+
+@Suite("Store contract: the same guarantees on SQLite and PostgreSQL")
+struct StoreContractTests {
+    let now = Date(timeIntervalSince1970: 1_790_000_000)
+
+    func readyAvatar(_ store: any AvatarStore, owner: Int64 = 7, credits: Int = 150) async throws -> Avatar {
+        _ = try await store.ensureUser(id: owner, firstName: "Ann", language: "ru", welcomeCredits: credits, now: now)
+        let id = UUID()
+        let avatar = Avatar(
+            id: id, ownerId: owner, name: "Ann", gender: .female, trainingType: .portrait, status: .draft, preset: .balanced, trainingAttempt: 0,
+            triggerWord: Avatar.triggerWord(for: id), progress: 0, createdAt: now, updatedAt: now)
+        try await store.createAvatar(avatar)
+        for index in 0..<TrainingRules.minPhotos {
+            let photo = AvatarPhoto(id: UUID(), avatarId: avatar.id, objectKey: "p/\(index)", sha256: "sha\(index)", size: 10, width: 512, height: 512, position: 0)
+            _ = try await store.addPhoto(photo, limit: TrainingRules.maxPhotos, now: now)
+        }
+        return try await store.updateAvatar(id: avatar.id, now: now) { $0.status = .readyForTraining }
+    }
+
+    @Test("welcome credits granted once; user fields updated", arguments: StoreKind.available)
+    func users(kind: StoreKind) async throws {
+        let store = try await kind.open()
+        #expect(try await store.ensureUser(id: 1, firstName: "A", language: "ru", welcomeCredits: 150, now: now).balance == 150)
+        let again = try await store.ensureUser(id: 1, firstName: "B", language: "en", welcomeCredits: 150, now: now)
+        #expect(again.balance == 150 && again.firstName == "B" && again.language == "en")
+        #expect(try await store.ledger(userId: 1).count == 1)
+        try await store.setUserBlocked(id: 1, blocked: true)
+        #expect(try await store.user(id: 1)?.blocked == true)
+        await store.close()
+    }
+
+    @Test("photos: limit, duplicates, order, draft → uploading", arguments: StoreKind.available)
+    func photos(kind: StoreKind) async throws {
+        let store = try await kind.open()
+        let avatar = try await readyAvatar(store)
+        let duplicate = AvatarPhoto(id: UUID(), avatarId: avatar.id, objectKey: "x", sha256: "sha3", size: 1, width: 512, height: 512, position: 0)
+        await #expect(throws: AishaError.photoRejected("duplicate")) { try await store.addPhoto(duplicate, limit: 20, now: now) }
+        let extra = AvatarPhoto(id: UUID(), avatarId: avatar.id, objectKey: "y", sha256: "new", size: 1, width: 512, height: 512, position: 0)
+        await #expect(throws: AishaError.tooManyPhotos) { try await store.addPhoto(extra, limit: 10, now: now) }
+        #expect(try await store.photos(avatarId: avatar.id).map(\.position) == Array(1...10))
+        await store.close()
+    }
+
+    @Test("concurrent starts of one avatar: one charge, one ticket; outcome applied once; failure refunded once", arguments: StoreKind.available)
+    func trainingOnce(kind: StoreKind) async throws {
+        let store = try await kind.open()
+        let avatar = try await readyAvatar(store)
+        let tickets = await withTaskGroup(of: TrainingTicket?.self) { group in
+            for _ in 0..<8 {
+                group.addTask { try? await store.beginTraining(avatarId: avatar.id, ownerId: 7, cost: 150, trainerApp: "fal-ai/x", now: now) }
+            }
+            return await group.reduce(into: []) { $0.append($1) }.compactMap { $0 }
+        }
+        #expect(tickets.count == 1)
+        #expect(try await store.user(id: 7)?.balance == 0)
+        try await store.recordSubmission(avatarId: avatar.id, attempt: 1, requestId: "req-1", now: now)
+        let draft: @Sendable (Avatar) -> NotificationDraft = { NotificationDraft(chatId: $0.ownerId, text: "done", dedupeKey: "outcome:\($0.id)") }
+        let applications = await withTaskGroup(of: OutcomeApplication?.self) { group in
+            for _ in 0..<8 { group.addTask { try? await store.applyOutcome(requestId: "req-1", .failed(message: "boom"), now: now, notify: draft) } }
+            return await group.reduce(into: []) { $0.append($1) }.compactMap { $0 }
+        }
+        #expect(applications.filter { if case .applied = $0 { true } else { false } }.count == 1)
+        #expect(applications.count == 8)
+        #expect(try await store.user(id: 7)?.balance == 150)
+        #expect(try await store.ledger(userId: 7).map(\.kind) == [.grant, .charge, .refund])
+        #expect(try await store.applyOutcome(requestId: "nope", .finetune(id: "f"), now: now, notify: draft) == .unknownRequest)
+        let claimed = try await store.claimDueNotifications(now: now, limit: 10, leaseUntil: now.addingTimeInterval(60))
+        #expect(claimed.map(\.draft.text) == ["done"])
+        await store.close()
+    }
+
+    @Test("outbox: concurrent claimers never share a notification; order per chat; an expired claim is taken again", arguments: StoreKind.available)
+    func outboxClaims(kind: StoreKind) async throws {
+        let store = try await kind.open()
+        for chat in 1...20 {
+            for index in 0..<3 { try await store.enqueue(NotificationDraft(chatId: Int64(chat), text: "\(chat)-\(index)", dedupeKey: "\(chat)-\(index)"), now: now) }
+        }
+        try await store.enqueue(NotificationDraft(chatId: 1, text: "dup", dedupeKey: "1-0"), now: now)
+        let lease = now.addingTimeInterval(60)
+        let claims = await withTaskGroup(of: [QueuedNotification].self) { group in
+            for _ in 0..<6 { group.addTask { (try? await store.claimDueNotifications(now: now, limit: 5, leaseUntil: lease)) ?? [] } }
+            return await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(Set(claims.map(\.id)).count == claims.count)
+        #expect(Set(claims.map(\.draft.chatId)).count == claims.count, "one message per chat in flight")
+        #expect(claims.allSatisfy { $0.draft.text.hasSuffix("-0") })
+        #expect(try await store.claimDueNotifications(now: now, limit: 50, leaseUntil: lease).count == 20 - claims.count)
+
+        let first = try #require(claims.first)
+        try await store.markNotificationSent(id: first.id, now: now)
+        let next = try await store.claimDueNotifications(now: now, limit: 50, leaseUntil: lease)
+        #expect(next.map(\.draft.text) == ["\(first.draft.chatId)-1"])
+        #expect(try await store.nextNotificationDue() == lease)
+        let expired = try await store.claimDueNotifications(now: lease, limit: 50, leaseUntil: lease.addingTimeInterval(60))
+        #expect(expired.count == 20, "claims of a sender that died expire")
+        await store.close()
+    }
+
+    @Test("unconfirmed and stale trainings; touch; abort refunds once and notifies", arguments: StoreKind.available)
+    func pollerQueries(kind: StoreKind) async throws {
+        let store = try await kind.open()
+        let avatar = try await readyAvatar(store)
+        _ = try await store.beginTraining(avatarId: avatar.id, ownerId: 7, cost: 150, trainerApp: "fal-ai/x", now: now)
+        let later = now.addingTimeInterval(600)
+        #expect(try await store.unconfirmedTrainings(before: later).map(\.id) == [avatar.id])
+        #expect(try await store.staleTrainings(before: later).isEmpty)
+        let notice = NotificationDraft(chatId: 7, text: "failed", dedupeKey: "abort")
+        for _ in 0..<2 {
+            try await store.abortTraining(avatarId: avatar.id, attempt: 1, error: "not confirmed", status: .error, notification: notice, now: later)
+        }
+        #expect(try await store.avatar(id: avatar.id)?.status == .error)
+        #expect(try await store.user(id: 7)?.balance == 150)
+        #expect(try await store.claimDueNotifications(now: later, limit: 9, leaseUntil: later).count == 1)
+        let retry = try await store.beginTraining(avatarId: avatar.id, ownerId: 7, cost: 150, trainerApp: "fal-ai/x", now: later)
+        #expect(retry.attempt == 2)
+        try await store.recordSubmission(avatarId: avatar.id, attempt: 2, requestId: "req-2", now: later)
+        #expect(try await store.staleTrainings(before: later.addingTimeInterval(1)).map(\.falRequestId) == ["req-2"])
+        try await store.touchTraining(avatarId: avatar.id, progress: 40, now: later.addingTimeInterval(5))
+        #expect(try await store.staleTrainings(before: later.addingTimeInterval(1)).isEmpty)
+        #expect(try await store.avatar(requestId: "req-2")?.progress == 40)
+        try await store.saveConversation(userId: 7, ConversationState(step: .confirming, avatarId: avatar.id), now: later)
+        #expect(try await store.conversation(userId: 7).step == .confirming)
+        try await store.setSetting("k", "v1")
+        try await store.setSetting("k", "v2")
+        #expect(try await store.setting("k") == "v2")
+        await store.close()
+    }
+}
+
+@Suite("PostgreSQL store set-up", .enabled(if: TestPostgres.available, TestPostgres.reason))
+struct PostgresSetupTests {
+    @Test("migrations are applied once even when instances start together; a bad URL is a clear error")
+    func migrations() async throws {
+        let url = try #require(TestPostgres.freshURL())
+        let stores = try await withThrowingTaskGroup(of: PostgresAvatarStore.self) { group in
+            for _ in 0..<4 { group.addTask { try await PostgresAvatarStore(url: url, logger: .quiet) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let names = try await stores[0].read { try await $0.all("SELECT name FROM schema_migrations ORDER BY name", logger: .quiet) { try $0["name", as: String.self] } }
+        #expect(names == PostgresMigrations.all.map(\.name).sorted())
+        for store in stores { await store.close() }
+        await #expect(throws: PostgresStoreError.self) { try await PostgresAvatarStore(url: "postgres://x@127.0.0.1:1/db?schema=bad-name") }
+        await #expect(throws: PostgresStoreError.self) { try await PostgresAvatarStore(url: "postgres://x@127.0.0.1:1/db?sslmode=verify-full") }
+    }
+}
