@@ -14,7 +14,7 @@ struct BotHarness: Sendable {
     let fal: FALQueue
     let telegram: RecordingTelegram
     let services: AishaServices
-    private let updateIds = Counter()
+    var updateIds = Counter()
 
     /// Runs `body` with both servers up.
     static func run(
@@ -49,6 +49,11 @@ struct BotHarness: Sendable {
                 try await body(BotHarness(time: time, fal: fal, telegram: telegram, services: services))
             }
         }
+    }
+
+    /// The same world (clock, MockFAL, Telegram) seen through another AishaSystem instance.
+    func on(_ other: AishaServices) -> BotHarness {
+        BotHarness(time: time, fal: fal, telegram: telegram, services: other, updateIds: updateIds)
     }
 
     static let anna = TelegramUser(id: 1001, isBot: false, firstName: "Anna", languageCode: "ru")
