@@ -10,7 +10,7 @@ import SupportKit
 struct ScenarioCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "aisha-scenario", abstract: "Play Aisha scenarios (YAML) against mock Telegram, MockFAL and AishaSystem.",
-        subcommands: [Run.self, List.self, MockTelegram.self, BenchCommand.self])
+        subcommands: [Run.self, List.self, MockTelegram.self, BenchCommand.self, ContractsCommand.self])
 }
 
 struct Run: AsyncParsableCommand {
