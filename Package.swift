@@ -129,7 +129,7 @@ let package = Package(
         .testTarget(
             name: "ScenarioRunnerTests",
             dependencies: [
-                "ScenarioRunner", "SupportKit",
+                "ScenarioRunner", "SupportKit", "AishaSystem", "MockFAL",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -36,6 +36,9 @@ public struct MockFALConfiguration: Sendable {
     public var webhookRetryBase: Duration = .seconds(15)
     public var contracts: ContractCatalog
     public var time: TimeSource
+    /// Where webhook signature timestamps come from (default: `time`). A receiver on real time rejects timestamps
+    /// more than 300 s off, so a mock on virtual time talking to one signs with the wall clock.
+    public var signatureTime: TimeSource?
     public var transport: any HTTPTransport
 
     public init(

@@ -23,7 +23,13 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Write a self-contained HTML report here.") var html: String?
     @Option(help: "mock (MockFAL in-process) or real (FAL's queue; needs FAL_KEY and PUBLIC_BASE_URL).") var fal = "mock"
     @Option(help: "Scenarios run at once.") var jobs = ProcessInfo.processInfo.activeProcessorCount
-    @Option(help: "Run on PostgreSQL (postgres://USER:PASSWORD@HOST:PORT/DATABASE), a schema per scenario; default SQLite files.")
+    @Option(help: "in-process (default) or external: drive an AishaSystem you started (see --aisha-url, --telegram-port, --fal-port).")
+    var system = "in-process"
+    @Option(help: "External system: where it listens.") var aishaURL = "http://127.0.0.1:8000"
+    @Option(help: "External system: the port of the mock Telegram it calls (its TELEGRAM_API_BASE_URL).") var telegramPort = 8081
+    @Option(help: "External system: the port of the MockFAL it calls (its FAL_QUEUE_BASE_URL and FAL_JWKS_URL); unused with --fal real.")
+    var falPort = 8082
+    @Option(help: "In-process: run on PostgreSQL (postgres://USER:PASSWORD@HOST:PORT/DATABASE), a schema per scenario. External: the system's DATABASE_URL, read for expectations on stored state.")
     var databaseURL: String?
     @Option(help: "Store photos and archives in S3 (s3://BUCKET-PREFIX?endpoint=URL), a bucket per scenario; credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.")
     var storageURL: String?
@@ -36,11 +42,19 @@ struct Run: AsyncParsableCommand {
         options.jobs = max(1, jobs)
         options.fal = target
         let env = ProcessInfo.processInfo.environment
-        do {
-            options.backends = try ScenarioBackends(
-                postgresURL: databaseURL, s3URL: storageURL, s3AccessKey: env["AWS_ACCESS_KEY_ID"], s3SecretKey: env["AWS_SECRET_ACCESS_KEY"])
-        } catch let failure as StepFailure {
-            throw ValidationError(failure.message)
+        switch system {
+        case "in-process":
+            do {
+                options.backends = try ScenarioBackends(
+                    postgresURL: databaseURL, s3URL: storageURL, s3AccessKey: env["AWS_ACCESS_KEY_ID"], s3SecretKey: env["AWS_SECRET_ACCESS_KEY"])
+            } catch let failure as StepFailure {
+                throw ValidationError(failure.message)
+            }
+        case "external":
+            options.external = ExternalSystem(
+                url: aishaURL, telegramPort: telegramPort, falPort: falPort, telegramSecret: env["TELEGRAM_WEBHOOK_SECRET"], databaseURL: databaseURL)
+        default:
+            throw ValidationError("--system must be in-process or external")
         }
         let results: [ScenarioResult]
         do {

@@ -26,7 +26,7 @@ struct MockFALCommand: AsyncParsableCommand {
     @Option(help: "Folder of contract JSON files to use instead of the bundled ones.") var contracts: String?
     @Flag(help: "Answer deprecated apps (flux-pro-trainer) with 410, as FAL does after retiring them.")
     var refuseDeprecated = false
-    @Flag(help: "Run on a virtual clock moved only by POST /_mock/clock/advance.") var virtualTime = false
+    @Flag(help: "Run jobs on a virtual clock moved only by POST /_mock/clock/advance (webhook signatures keep the wall clock).") var virtualTime = false
     @Option(help: "Log level (trace, debug, info, notice, warning, error).") var logLevel = "info"
 
     func run() async throws {
@@ -38,6 +38,7 @@ struct MockFALCommand: AsyncParsableCommand {
         }
         let catalog = try contracts.map { try ContractCatalog.load(from: URL(fileURLWithPath: $0)) } ?? .bundled()
         var configuration = MockFALConfiguration(contracts: catalog, time: virtualTime ? .virtual() : .live)
+        configuration.signatureTime = .live  // receivers check signatures against their own (real) clock
         configuration.host = host
         configuration.port = port
         configuration.mode = validation

@@ -30,13 +30,7 @@ struct BotHarness: Sendable {
         let fal = FALQueue(configuration: falConfiguration, logger: quiet)
         let telegram = RecordingTelegram()
         try await MockFAL.buildApplication(falConfiguration, queue: fal, logger: quiet).test(.live) { falClient in
-            let falURL = "http://localhost:\(falClient.port!)"
-            var configuration = AishaConfiguration(telegramBotToken: "123:test", falKey: "test-key", archiveURLSecret: "secret")
-            configuration.port = 0
-            configuration.telegramMode = .off
-            configuration.telegramAPIBaseURL = RecordingTelegram.base
-            configuration.falQueueBaseURL = falURL
-            configuration.falJWKSURL = "\(falURL)/.well-known/jwks.json"
+            var configuration = configuration(falPort: falClient.port!)
             configuration.falWebhookVerify = verify
             configuration.avatarCreationCost = cost
             configuration.welcomeCredits = welcome
@@ -49,6 +43,18 @@ struct BotHarness: Sendable {
                 try await body(BotHarness(time: time, fal: fal, telegram: telegram, services: services))
             }
         }
+    }
+
+    /// AishaSystem's settings against MockFAL on `falPort` and the recorded Telegram, on an ephemeral port.
+    static func configuration(falPort: Int) -> AishaConfiguration {
+        let falURL = "http://localhost:\(falPort)"
+        var configuration = AishaConfiguration(telegramBotToken: "123:test", falKey: "test-key", archiveURLSecret: "secret")
+        configuration.port = 0
+        configuration.telegramMode = .off
+        configuration.telegramAPIBaseURL = RecordingTelegram.base
+        configuration.falQueueBaseURL = falURL
+        configuration.falJWKSURL = "\(falURL)/.well-known/jwks.json"
+        return configuration
     }
 
     /// The same world (clock, MockFAL, Telegram) seen through another AishaSystem instance.

@@ -26,14 +26,9 @@ struct MultiInstanceTests {
         let telegram = RecordingTelegram()
         let objects = InMemoryObjectStore()  // the shared bucket
         try await MockFAL.buildApplication(falConfiguration, queue: fal, logger: .quiet).test(.live) { falClient in
-            let falURL = "http://localhost:\(falClient.port!)"
+            let falPort = falClient.port!
             func instance() async throws -> AishaServices {
-                var configuration = AishaConfiguration(telegramBotToken: "123:test", falKey: "test-key", archiveURLSecret: "secret")
-                configuration.port = 0
-                configuration.telegramMode = .off
-                configuration.telegramAPIBaseURL = RecordingTelegram.base
-                configuration.falQueueBaseURL = falURL
-                configuration.falJWKSURL = "\(falURL)/.well-known/jwks.json"
+                var configuration = BotHarness.configuration(falPort: falPort)
                 configuration.pollInterval = .seconds(60)
                 configuration.staleAfter = 300
                 configuration.databaseURL = url

@@ -3,10 +3,6 @@ import Foundation
 import SupportKit
 import Testing
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// moto's S3-compatible server from PyPI, started per test on a free loopback port.
 final class MotoServer: Sendable {
     let process: Process
@@ -24,7 +20,7 @@ final class MotoServer: Sendable {
     }
 
     init() async throws {
-        let port = Self.freePort()
+        let port = LoopbackPort.free()
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", "\(port)"]
@@ -42,19 +38,6 @@ final class MotoServer: Sendable {
     }
 
     func stop() { process.terminate() }
-
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 }
 
 @Suite("S3-compatible object store against moto's server", .enabled(if: MotoServer.available, "needs python3 with moto[server] (pip install 'moto[server]')"))

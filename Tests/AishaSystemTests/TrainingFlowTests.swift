@@ -18,7 +18,8 @@ struct TrainingFlowTests {
             #expect(submit.verdict == "accepted")
             #expect(submit.input?["steps"] == 1000)
             #expect(submit.input?["learning_rate"]?.doubleValue == 0.0002)
-            #expect(submit.webhookURL?.hasSuffix("/api/v1/avatar/status_update?training_type=portrait") == true)
+            let webhookPath = "/api/v1/avatar/status_update?avatar_id=\(try #require(try await bot.avatar()).id.uuidString.lowercased())&attempt=1&training_type=portrait"
+            #expect(submit.webhookURL?.hasSuffix(webhookPath) == true)
             await bot.fal.waitUntilIdle()
             #expect(await bot.fal.snapshots().first?.imageCount == 12)
 

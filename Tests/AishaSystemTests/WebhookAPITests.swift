@@ -154,3 +154,40 @@ struct ServerRoleTests {
         #expect(try await status(role: .all, "/telegram/webhook") == .badRequest)
     }
 }
+
+@Suite("A webhook that beats the submit's answer")
+struct EarlyWebhookTests {
+    @Test("bound through avatar_id and attempt in its URL; a wrong attempt or an avatar with another request id stays 404")
+    func earlyWebhook() async throws {
+        let services = try await WebhookAPITests().services(verify: false)
+        let store = services.store
+        let now = services.time.now()
+        _ = try await store.ensureUser(id: 7, firstName: "A", language: "ru", welcomeCredits: 150, now: now)
+        let id = UUID()
+        try await store.createAvatar(
+            Avatar(id: id, ownerId: 7, name: "A", gender: .female, trainingType: .style, status: .draft, preset: .balanced, trainingAttempt: 0,
+                   triggerWord: Avatar.triggerWord(for: id), progress: 0, createdAt: now, updatedAt: now))
+        for index in 0..<10 {
+            _ = try await store.addPhoto(
+                AvatarPhoto(id: UUID(), avatarId: id, objectKey: "k\(index)", sha256: "s\(index)", size: 1, width: 512, height: 512, position: 0), limit: 20, now: now)
+        }
+        try await store.updateAvatar(id: id, now: now) { $0.status = .readyForTraining }
+        _ = try await store.beginTraining(avatarId: id, ownerId: 7, cost: 150, trainerApp: "fal-ai/flux-pro-trainer", now: now)
+        let body = ByteBuffer(string: #"{"request_id":"early-1","gateway_request_id":"early-1","status":"OK","payload":{"finetune_id":"ft-1"}}"#)
+        let path = "/api/v1/avatar/status_update?avatar_id=\(id.uuidString.lowercased())"
+        try await buildApplication(services).test(.router) { client in
+            let wrongAttempt = try await client.execute(uri: path + "&attempt=2&training_type=style", method: .post, body: body)
+            #expect(wrongAttempt.status == .notFound)
+            #expect(try await store.avatar(id: id)?.falRequestId == nil)
+            let bound = try await client.execute(uri: path + "&attempt=1&training_type=style", method: .post, body: body)
+            #expect(bound.status == .ok)
+            let avatar = try #require(try await store.avatar(id: id))
+            #expect(avatar.status == .completed && avatar.falRequestId == "early-1" && avatar.finetuneId == "ft-1")
+            // The submit's answer arriving afterwards changes nothing; another request id cannot take the attempt over.
+            try await store.recordSubmission(avatarId: id, attempt: 1, requestId: "early-1", now: now)
+            let other = ByteBuffer(string: #"{"request_id":"other","status":"OK","payload":{"finetune_id":"ft-2"}}"#)
+            #expect(try await client.execute(uri: path + "&attempt=1", method: .post, body: other).status == .notFound)
+            #expect(try await store.avatar(id: id)?.finetuneId == "ft-1")
+        }
+    }
+}

@@ -4,8 +4,9 @@ import Hummingbird
 import Logging
 import SupportKit
 
-/// `POST /api/v1/avatar/status_update?training_type=…`: FAL's webhook (signed, verified against the JWKS), or in
-/// dev mode (FAL_WEBHOOK_VERIFY=false) also the seed's legacy short form. Idempotent per request id.
+/// `POST /api/v1/avatar/status_update?avatar_id=…&attempt=…&training_type=…`: FAL's webhook (signed, verified
+/// against the JWKS), or in dev mode (FAL_WEBHOOK_VERIFY=false) also the seed's legacy short form. Idempotent per
+/// request id; `avatar_id` and `attempt` (optional) match a report that beats the stored request id.
 enum StatusUpdateRoute {
     static let maxBody = 1024 * 1024
 
@@ -45,7 +46,11 @@ enum StatusUpdateRoute {
             }
             logger[metadataKey: "request_id"] = "\(report.requestId)"
             logger.info("WEBHOOK received")
-            switch try await services.results.apply(report) {
+            let query = request.uri.queryParameters
+            let attempt = query["avatar_id"].flatMap { UUID(uuidString: String($0)) }.flatMap { id in
+                query["attempt"].flatMap { Int(String($0)) }.map { (avatarId: id, number: $0) }
+            }
+            switch try await services.results.apply(report, attempt: attempt) {
             case .applied(let avatar)?:
                 return Response.json(["status": "processed", "avatar_id": .string(avatar.id.uuidString.lowercased()), "avatar_status": .string(avatar.status.rawValue)])
             case .alreadyFinal(let avatar)?:

@@ -98,7 +98,7 @@ public protocol AvatarStore: Sendable {
 
     /// Checks state and credits, charges the cost and marks the avatar `training` — all or nothing.
     func beginTraining(avatarId: UUID, ownerId: Int64, cost: Int, trainerApp: String, now: Date) async throws -> TrainingTicket
-    /// Stores FAL's request id for the attempt.
+    /// Stores FAL's request id for the attempt, unless the attempt already has another one.
     func recordSubmission(avatarId: UUID, attempt: Int, requestId: String, now: Date) async throws
     /// Ends an attempt that never reached FAL's queue (or was refused): refunds and stores the error.
     func abortTraining(avatarId: UUID, attempt: Int, error: String, status: AvatarStatus, notification: NotificationDraft?, now: Date) async throws

@@ -29,10 +29,13 @@ extension SQLiteAvatarStore {
     public func recordSubmission(avatarId: UUID, attempt: Int, requestId: String, now: Date) async throws {
         try await writer.write { db in
             try db.execute(
-                sql: "UPDATE submissions SET request_id = ?, state = 'submitted' WHERE avatar_id = ? AND attempt = ?",
+                sql: "UPDATE submissions SET request_id = ?1, state = 'submitted' WHERE avatar_id = ?2 AND attempt = ?3 AND (request_id IS NULL OR request_id = ?1)",
                 arguments: [requestId, avatarId.uuidString, attempt])
             try db.execute(
-                sql: "UPDATE avatars SET fal_request_id = ?, updated_at = ? WHERE id = ? AND training_attempt = ? AND status = 'training'",
+                sql: """
+                    UPDATE avatars SET fal_request_id = ?1, updated_at = ?2
+                    WHERE id = ?3 AND training_attempt = ?4 AND status = 'training' AND (fal_request_id IS NULL OR fal_request_id = ?1)
+                    """,
                 arguments: [requestId, now.timeIntervalSince1970, avatarId.uuidString, attempt])
         }
     }

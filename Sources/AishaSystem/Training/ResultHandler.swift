@@ -9,8 +9,21 @@ public struct ResultHandler: Sendable {
     let time: TimeSource
     let logger: Logger
 
+    /// Applies a report. `attempt` names the training the webhook URL was made for: a report whose request id is
+    /// not stored yet (FAL answered the webhook before the submit's response was recorded) is bound to it first.
     @discardableResult
-    public func apply(_ report: StatusReport) async throws -> OutcomeApplication? {
+    public func apply(_ report: StatusReport, attempt: (avatarId: UUID, number: Int)? = nil) async throws -> OutcomeApplication? {
+        let application = try await applyOnce(report)
+        guard case .unknownRequest? = application, let attempt else { return application }
+        try await store.recordSubmission(avatarId: attempt.avatarId, attempt: attempt.number, requestId: report.requestId, now: time.now())
+        guard try await store.avatar(requestId: report.requestId) != nil else { return application }
+        logger.info(
+            "status update arrived before the submit's answer was stored; bound through the webhook URL",
+            metadata: ["request_id": "\(report.requestId)", "avatar_id": "\(attempt.avatarId.uuidString.lowercased())"])
+        return try await applyOnce(report)
+    }
+
+    private func applyOnce(_ report: StatusReport) async throws -> OutcomeApplication? {
         guard let outcome = report.outcome else {
             if let avatar = try await store.avatar(requestId: report.requestId), avatar.status == .training {
                 try await store.touchTraining(avatarId: avatar.id, progress: nil, now: time.now())

@@ -64,7 +64,9 @@ public struct TrainingService: Sendable {
         }
         let plan = try TrainerPresets.plan(type: type, preset: avatar.preset, styleTrainer: settings.styleTrainer, archiveURL: archiveURL, avatar: avatar)
         logger.info("🎯 Запуск обучения аватара \(avatarId.uuidString.lowercased()) с типом: \(type.rawValue)", metadata: ["app": "\(plan.app)"])
-        let webhook = "\(settings.endpoint.url)/api/v1/avatar/status_update?training_type=\(type.rawValue)"
+        // The avatar and attempt ride along, so a webhook that beats the submit's answer can still be matched.
+        let webhook =
+            "\(settings.endpoint.url)/api/v1/avatar/status_update?avatar_id=\(avatarId.uuidString.lowercased())&attempt=\(ticket.attempt)&training_type=\(type.rawValue)"
         do {
             let submission = try await submitWithRetries(plan: plan, webhook: webhook, logger: logger)
             try await store.recordSubmission(avatarId: avatarId, attempt: ticket.attempt, requestId: submission.requestId, now: time.now())

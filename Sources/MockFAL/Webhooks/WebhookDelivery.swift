@@ -62,7 +62,8 @@ extension FALQueue {
                 let data = try? body.jsonData()
             else { return busyDone() }
             var headers = keyRing.headers(
-                requestId: id, userId: configuration.webhookUserId, timestamp: Int(now.timeIntervalSince1970), body: data)
+                requestId: id, userId: configuration.webhookUserId,
+                timestamp: Int((configuration.signatureTime ?? configuration.time).now().timeIntervalSince1970), body: data)
             headers.append(("Content-Type", "application/json"))
             let request = OutgoingRequest(
                 method: "POST", url: url, headers: headers, body: data, timeout: configuration.webhookTimeout,

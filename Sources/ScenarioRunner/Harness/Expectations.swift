@@ -54,8 +54,8 @@ struct Expectations {
             guard diff.isEmpty else { throw StepFailure(message: "webhook deliveries differ", diff: diff + all.map { "attempt: \($0.outcome) \($0.httpStatus.map(String.init) ?? "")" }) }
         case .expectCredits(let balance, let ledger, let id):
             let user = try executor.user(id)
-            let actualBalance = try await env.services.store.user(id: user.id)?.balance
-            let actualLedger = try await env.services.store.ledger(userId: user.id).map(\.kind.rawValue)
+            let actualBalance = try await env.store.user(id: user.id)?.balance
+            let actualLedger = try await env.store.ledger(userId: user.id).map(\.kind.rawValue)
             var diff: [String] = []
             if let balance, balance != actualBalance { diff.append("balance: expected \(balance), actual \(actualBalance.map(String.init) ?? "absent")") }
             if let ledger, ledger != actualLedger { diff.append("ledger: expected \(ledger), actual \(actualLedger)") }
@@ -121,7 +121,7 @@ struct Expectations {
 
     private func noMessage(_ contains: String?, user: ScenarioUser) async throws {
         await executor.settle()
-        _ = try await env.services.notifier.drain()
+        try await env.drainNotifications()
         let start = executor.cursors[user.id] ?? 0
         let unexpected = await env.world.messages(to: user.id).dropFirst(start).filter { contains == nil || $0.text.contains(contains!) }
         guard unexpected.isEmpty else {
@@ -164,9 +164,9 @@ struct Expectations {
     private func avatar(_ expectation: AvatarExpectation, user: ScenarioUser) async throws {
         var diff: [String] = ["no avatar"]
         _ = try await eventually(timeout: expectation.timeout) {
-            let avatars = try await env.services.store.avatars(ownerId: user.id)
+            let avatars = try await env.store.avatars(ownerId: user.id)
             guard let avatar = avatars.last else { return false }
-            let photos = try await env.services.store.photos(avatarId: avatar.id).count
+            let photos = try await env.store.photos(avatarId: avatar.id).count
             var actual = Self.fields(avatar, photos: photos)
             actual["count"] = .int(avatars.count)
             diff = Matching.diff(expectation.fields.filter { $0.key != "error" }, actual)

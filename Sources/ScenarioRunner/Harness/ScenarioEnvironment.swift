@@ -20,6 +20,12 @@ final class ScenarioEnvironment: Sendable {
     let falServer: RunningServer?
     let realFAL: RealFALTarget?
     let backends: ScenarioBackends
+    /// The user-started system the scenario drives, or nil for the in-process one.
+    let external: ExternalSystem?
+    /// Added to the scenario's user ids (non-zero only against an external system).
+    let userOffset: Int64
+    /// The external system's store, when its database URL was given.
+    let externalStore: Mutex<(any AvatarStore)?> = Mutex(nil)
     /// Names this scenario's schema and bucket on shared backends.
     let id = UUID().uuidString.prefix(8).lowercased()
     private let aisha: Mutex<(services: AishaServices, server: RunningServer)?> = Mutex(nil)
@@ -28,7 +34,7 @@ final class ScenarioEnvironment: Sendable {
 
     private init(
         scenario: Scenario, time: TimeSource, world: TelegramWorld, fal: FALQueue, folder: URL, telegramServer: RunningServer,
-        falServer: RunningServer?, realFAL: RealFALTarget?, backends: ScenarioBackends
+        falServer: RunningServer?, realFAL: RealFALTarget?, backends: ScenarioBackends, external: ExternalSystem?, userOffset: Int64
     ) {
         self.scenario = scenario
         self.time = time
@@ -39,39 +45,60 @@ final class ScenarioEnvironment: Sendable {
         self.falServer = falServer
         self.realFAL = realFAL
         self.backends = backends
+        self.external = external
+        self.userOffset = userOffset
     }
 
-    /// Starts the environment: MockFAL on virtual time, or (with `realFAL`) FAL's real queue on real time.
+    /// Starts the environment: MockFAL on virtual time, or (with `realFAL`) FAL's real queue on real time; with
+    /// `external`, mock Telegram (and MockFAL unless `mockFAL` is false) on its fixed ports and no AishaSystem of
+    /// our own.
     static func start(
-        _ scenario: Scenario, seed: UInt64, realFAL: RealFALTarget? = nil, backends: ScenarioBackends = .embedded
+        _ scenario: Scenario, seed: UInt64, realFAL: RealFALTarget? = nil, backends: ScenarioBackends = .embedded, external: ExternalSystem? = nil,
+        mockFAL: Bool = true
     ) async throws -> ScenarioEnvironment {
-        let time = realFAL == nil ? TimeSource.virtual(TestClock(), start: Date(timeIntervalSince1970: 1_790_000_000)) : .live
+        // MockFAL's jobs run on virtual time, also against an external system (from today, so its webhooks look current).
+        let start = external == nil ? Date(timeIntervalSince1970: 1_790_000_000) : Date()
+        let time = realFAL == nil ? TimeSource.virtual(TestClock(), start: start) : .live
+        var scenario = scenario
+        // A system that outlives the run keeps its users: each scenario gets user ids of its own there.
+        let userOffset: Int64 = external == nil ? 0 : Int64.random(in: 1...1_000_000) * 1_000_000
+        for index in scenario.users.indices { scenario.users[index].id += userOffset }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("aisha-scenario-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let quiet = Logger.quiet("scenario")
         let world = TelegramWorld(token: token, time: time)
         let telegramServer = try await RunningServer.start(logger: quiet) { running in
-            MockTelegramServer.buildApplication(world: world, logger: quiet, onServerRunning: running)
+            MockTelegramServer.buildApplication(world: world, port: external?.telegramPort ?? 0, logger: quiet, onServerRunning: running)
         }
         var falConfiguration = MockFALConfiguration(contracts: try .bundled(), time: time)
-        falConfiguration.port = 0
+        falConfiguration.port = external?.falPort ?? 0
         falConfiguration.mode = scenario.fal.mode
         falConfiguration.stepDuration = scenario.fal.step
+        if external != nil { falConfiguration.signatureTime = .live }
         falConfiguration.simulatedSteps = scenario.fal.stepsToWebhook
         falConfiguration.refuseDeprecatedApps = scenario.fal.refuseDeprecated
         falConfiguration.seed = seed
         let fal = FALQueue(configuration: falConfiguration, logger: quiet)
         for rule in scenario.faults { await fal.addFault(rule) }
         let falServer =
-            realFAL != nil
+            !mockFAL
             ? nil
             : try await RunningServer.start(logger: quiet) { running in
                 MockFAL.buildApplication(falConfiguration, queue: fal, logger: quiet, onServerRunning: running)
             }
         let environment = ScenarioEnvironment(
             scenario: scenario, time: time, world: world, fal: fal, folder: folder, telegramServer: telegramServer,
-            falServer: falServer, realFAL: realFAL, backends: backends)
-        try await environment.startAisha(port: realFAL?.port ?? 0)
+            falServer: falServer, realFAL: realFAL, backends: backends, external: external, userOffset: userOffset)
+        if let external {
+            // The system registered its webhook with an earlier mock; this one delivers to the same place.
+            await world.setWebhook(url: external.url + "/telegram/webhook", secret: external.telegramSecret)
+            if let url = external.databaseURL {
+                let store = try await AishaServices.openStore(url, logger: quiet)
+                environment.externalStore.withLock { $0 = store }
+            }
+        } else {
+            try await environment.startAisha(port: realFAL?.port ?? 0)
+        }
         return environment
     }
 
@@ -82,7 +109,24 @@ final class ScenarioEnvironment: Sendable {
         }
     }
 
-    var aishaPort: Int? { aisha.withLock { $0?.server.port } }
+    /// Where AishaSystem listens: ours, or the external one.
+    var aishaBaseURL: String? { external?.url ?? aisha.withLock { $0?.server.port }.map { "http://127.0.0.1:\($0)" } }
+
+    /// The store expectations read: the in-process system's, or the external system's database.
+    var store: any AvatarStore {
+        get throws {
+            guard external != nil else { return try services.store }
+            guard let store = externalStore.withLock({ $0 }) else {
+                throw StepFailure(message: "reading stored state of an external system needs its --database-url")
+            }
+            return store
+        }
+    }
+
+    /// Sends what the outbox holds now (in-process); an external system sends on its own.
+    func drainNotifications() async throws {
+        if external == nil { _ = try await services.notifier.drain() }
+    }
 
     /// AishaSystem as `aisha serve` would run it: on the embedded defaults (SQLite file + local files) or the
     /// shared backends, with webhook intake.
@@ -133,6 +177,7 @@ final class ScenarioEnvironment: Sendable {
     }
 
     func stop() async {
+        if let store = externalStore.withLock({ $0 }) { await store.close() }
         if let running = aisha.withLock({ $0 }) {
             await running.server.stop()
             await backends.cleanUp(running.services)

@@ -40,6 +40,8 @@ public struct RunOptions: Sendable {
     public var jobs = 2
     public var fal = FALTarget.mock
     public var backends = ScenarioBackends.embedded
+    /// A user-started AishaSystem to drive instead of an in-process one (`--system external`).
+    public var external: ExternalSystem?
 
     public init() {}
 }
@@ -71,8 +73,9 @@ public enum ScenarioRunner {
                 next += 1
                 group.addTask { (index, await run(scenario, options: options)) }
             }
-            // Against the real FAL every scenario's AishaSystem listens on the one forwarded PORT: one at a time.
-            for _ in 0..<(options.fal == .real ? 1 : max(1, options.jobs)) { launch() }
+            // Against the real FAL every scenario's AishaSystem listens on the one forwarded PORT, and an external
+            // system knows one mock Telegram and one MockFAL port: one scenario at a time.
+            for _ in 0..<(options.fal == .real || options.external != nil ? 1 : max(1, options.jobs)) { launch() }
             while let finished = await group.next() {
                 progress(finished.1)
                 collected.append(finished)
@@ -94,14 +97,19 @@ public enum ScenarioRunner {
         var realFAL: RealFALTarget?
         if options.fal == .real {
             if let reason = realFALSkipReason(scenario) { return result(.skipped(reason), []) }
+        }
+        if options.fal == .real, options.external == nil {
             switch RealFALTarget.fromEnvironment(ProcessInfo.processInfo.environment) {
             case .success(let target): realFAL = target
             case .failure(let missing): return result(.skipped(missing.message), [])
             }
         }
+        if let reason = options.external?.skipReason(scenario) { return result(.skipped(reason), []) }
         let environment: ScenarioEnvironment
         do {
-            environment = try await ScenarioEnvironment.start(scenario, seed: options.seed, realFAL: realFAL, backends: options.backends)
+            environment = try await ScenarioEnvironment.start(
+                scenario, seed: options.seed, realFAL: realFAL, backends: options.backends, external: options.external,
+                mockFAL: options.fal == .mock)
         } catch {
             return result(.failed(step: 0, line: scenario.line, summary: "start", failure: "\(error)"), [])
         }

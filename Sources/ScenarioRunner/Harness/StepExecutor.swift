@@ -25,8 +25,8 @@ final class StepExecutor {
 
     func user(_ id: Int64?) throws -> ScenarioUser {
         guard let id else { return scenario.mainUser }
-        guard let user = scenario.users.first(where: { $0.id == id }) else {
-            throw StepFailure(message: "user \(id) is not declared; users: \(scenario.users.map { String($0.id) }.joined(separator: ", "))")
+        guard let user = scenario.users.first(where: { $0.id == id + env.userOffset }) else {
+            throw StepFailure(message: "user \(id) is not declared; users: \(scenario.users.map { String($0.id - env.userOffset) }.joined(separator: ", "))")
         }
         return user
     }
@@ -76,7 +76,7 @@ final class StepExecutor {
 
     /// Notes every avatar whose status changed since the last step.
     func noteStateChanges() async {
-        guard let store = try? env.services.store else { return }
+        guard let store = try? env.store else { return }
         for user in scenario.users {
             for avatar in (try? await store.avatars(ownerId: user.id)) ?? [] {
                 let state = avatar.status.rawValue + (avatar.errorText.map { " (\($0))" } ?? "")
@@ -181,7 +181,7 @@ final class StepExecutor {
     func substitute(_ text: String) async throws -> String {
         var result = text
         if result.contains("{avatar_id}") || result.contains("{trigger_word}") {
-            let avatar = try await env.services.store.avatars(ownerId: scenario.mainUser.id).last
+            let avatar = try await env.store.avatars(ownerId: scenario.mainUser.id).last
             result = result.replacingOccurrences(of: "{avatar_id}", with: avatar?.id.uuidString.lowercased() ?? "no-avatar")
             result = result.replacingOccurrences(of: "{trigger_word}", with: avatar?.triggerWord ?? "no-avatar")
         }
@@ -197,14 +197,16 @@ final class StepExecutor {
         let data = Data(text.utf8)
         var headers = [("Content-Type", "application/json")]
         if signed {
+            // An external system checks timestamps against its own, real clock.
+            let signingTime = env.external == nil ? env.time : .live
             let requestId = (try? JSONValue.parse(data))?["request_id"]?.stringValue ?? ""
             headers += await env.fal.keyRing.headers(
-                requestId: requestId, userId: "scenario", timestamp: Int(env.time.now().timeIntervalSince1970), body: data)
+                requestId: requestId, userId: "scenario", timestamp: Int(signingTime.now().timeIntervalSince1970), body: data)
         }
-        guard let port = env.aishaPort else { throw StepFailure(message: "AishaSystem is not running") }
+        guard let base = env.aishaBaseURL else { throw StepFailure(message: "AishaSystem is not running") }
         note(.webhook, "POST status_update \(signed ? "signed" : "unsigned"): \(text)")
         let response = try await AsyncHTTPClientTransport().send(
-            OutgoingRequest(method: "POST", url: "http://127.0.0.1:\(port)/api/v1/avatar/status_update", headers: headers, body: data))
+            OutgoingRequest(method: "POST", url: "\(base)/api/v1/avatar/status_update", headers: headers, body: data))
         if let expected, response.status != expected {
             throw StepFailure(
                 message: "post_webhook: expected HTTP \(expected), actual \(response.status)",

@@ -150,6 +150,9 @@ public actor TelegramWorld {
 
     public func block(chat: Int64) { blockedChats.insert(chat) }
 
+    /// Delivers updates to `url` from now on, as `setWebhook` would (a bot registered with an earlier mock).
+    public func setWebhook(url: String, secret: String?) { webhook = (url, secret) }
+
     /// Messages the bot sent to `chat`, oldest first.
     public func messages(to chat: Int64) -> [BotMessage] { messages.filter { $0.chatId == chat } }
 
