@@ -122,6 +122,7 @@ let package = Package(
             dependencies: [
                 "AishaSystem", "MockFAL",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Clocks", package: "swift-clocks"),
             ]

@@ -58,6 +58,8 @@ public struct AishaConfiguration: Sendable {
     public var archiveURLSecret: String
     public var pollInterval: Duration = .seconds(60)
     public var staleAfter: TimeInterval = 600
+    /// How long a training whose submit may have reached FAL (no request id stored) waits for its webhook.
+    public var submissionTimeout: TimeInterval = 3 * 3600
     public var logLevel = Logger.Level.info
     public var role = ServerRole.all
     /// Credentials for `STORAGE_URL=s3://…` (the standard AWS variables).
@@ -108,6 +110,8 @@ public struct AishaConfiguration: Sendable {
         configuration.welcomeCredits = try parsed("WELCOME_CREDITS") { Int($0).flatMap { $0 >= 0 ? $0 : nil } } ?? configuration.avatarCreationCost
         configuration.pollInterval = try parsed("POLL_INTERVAL", Duration.init(parsing:)) ?? configuration.pollInterval
         configuration.staleAfter = try parsed("STALE_AFTER", Duration.init(parsing:))?.timeInterval ?? configuration.staleAfter
+        configuration.submissionTimeout =
+            try parsed("SUBMISSION_TIMEOUT", Duration.init(parsing:))?.timeInterval ?? configuration.submissionTimeout
         configuration.awsAccessKeyId = values["AWS_ACCESS_KEY_ID"]
         configuration.awsSecretAccessKey = values["AWS_SECRET_ACCESS_KEY"]
         configuration.logLevel = try parsed("LOG_LEVEL") { Logger.Level(rawValue: $0.lowercased()) } ?? .info

@@ -25,7 +25,8 @@ public struct AishaServices: Sendable {
     /// Opens the store and object store named by the configuration and wires the services.
     public static func make(
         _ configuration: AishaConfiguration, time: TimeSource = .live, transport: any HTTPTransport = AsyncHTTPClientTransport(),
-        store: (any AvatarStore)? = nil, objects: (any ObjectStore)? = nil, logger: Logger? = nil
+        store: (any AvatarStore)? = nil, objects: (any ObjectStore)? = nil, logger: Logger? = nil,
+        checkpoint: @escaping @Sendable (TrainingCheckpoint) async throws -> Void = { _ in }
     ) async throws -> AishaServices {
         let logger = logger ?? {
             var logger = Logger(label: "aisha")
@@ -43,12 +44,12 @@ public struct AishaServices: Sendable {
         let training = TrainingService(
             store: store, objects: objects, fal: fal, signer: signer,
             settings: TrainingSettings(cost: configuration.avatarCreationCost, styleTrainer: configuration.styleTrainer, endpoint: endpoint),
-            time: time, logger: logger)
+            time: time, logger: logger, checkpoint: checkpoint)
         let notifier = Notifier(store: store, telegram: telegram, time: time, logger: logger)
         let results = ResultHandler(store: store, notifier: notifier, time: time, logger: logger)
         let poller = TrainingPoller(
             store: store, fal: fal, results: results, time: time, logger: logger, interval: configuration.pollInterval,
-            staleAfter: configuration.staleAfter)
+            staleAfter: configuration.staleAfter, submissionTimeout: configuration.submissionTimeout)
         let conversation = ConversationHandler(
             store: store, telegram: telegram, photos: PhotoIntake(store: store, objects: objects, telegram: telegram, time: time),
             training: training, fal: fal,

@@ -135,7 +135,10 @@ struct StoreContractTests {
         let avatar = try await readyAvatar(store)
         _ = try await store.beginTraining(avatarId: avatar.id, ownerId: 7, cost: 150, trainerApp: "fal-ai/x", now: now)
         let later = now.addingTimeInterval(600)
-        #expect(try await store.unconfirmedTrainings(before: later).map(\.id) == [avatar.id])
+        #expect(try await store.unconfirmedTrainings(pendingBefore: later, submittingBefore: later).map(\.id) == [avatar.id])
+        try await store.markSubmitting(avatarId: avatar.id, attempt: 1, now: now)
+        #expect(try await store.unconfirmedTrainings(pendingBefore: later, submittingBefore: now).isEmpty, "sent to FAL: waits longer")
+        #expect(try await store.unconfirmedTrainings(pendingBefore: later, submittingBefore: later).map(\.id) == [avatar.id])
         #expect(try await store.staleTrainings(before: later).isEmpty)
         let notice = NotificationDraft(chatId: 7, text: "failed", dedupeKey: "abort")
         for _ in 0..<2 {

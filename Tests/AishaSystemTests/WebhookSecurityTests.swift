@@ -127,20 +127,6 @@ struct WebhookSecurityTests {
         }
     }
 
-    @Test("a submission never confirmed by FAL (crash between submit and store) fails with a refund after STALE_AFTER")
-    func unconfirmed() async throws {
-        let services = try await system(JWKSPeer(keys: WebhookKeyRing(seed: 1)))
-        let id = try #require(try await services.store.avatars(ownerId: 1).first?.id)
-        try await services.store.updateAvatar(id: id, now: services.time.now()) { $0.falRequestId = nil }
-        await services.poller.pollOnce()
-        #expect(try await services.store.avatar(id: id)?.status == .training)
-        await services.time.advance(by: .seconds(601))
-        await services.poller.pollOnce()
-        #expect(try await services.store.avatar(id: id)?.status == .error)
-        #expect(try await services.store.user(id: 1)?.balance == 150)
-        #expect(try await services.store.ledger(userId: 1).map(\.kind) == [.grant, .charge, .refund])
-    }
-
     @Test("object keys refuse traversal, absolute paths and odd characters")
     func objectKeys() throws {
         for bad in ["../etc/passwd", "/abs", "a/../b", "a//b", "a/./b", "", "a\u{0}b", "a b"] {

@@ -98,6 +98,8 @@ public protocol AvatarStore: Sendable {
 
     /// Checks state and credits, charges the cost and marks the avatar `training` — all or nothing.
     func beginTraining(avatarId: UUID, ownerId: Int64, cost: Int, trainerApp: String, now: Date) async throws -> TrainingTicket
+    /// Notes that the attempt's submit is about to leave for FAL: after a crash from here on, FAL may have the job.
+    func markSubmitting(avatarId: UUID, attempt: Int, now: Date) async throws
     /// Stores FAL's request id for the attempt, unless the attempt already has another one.
     func recordSubmission(avatarId: UUID, attempt: Int, requestId: String, now: Date) async throws
     /// Ends an attempt that never reached FAL's queue (or was refused): refunds and stores the error.
@@ -107,8 +109,9 @@ public protocol AvatarStore: Sendable {
     func applyOutcome(requestId: String, _ outcome: TrainingOutcome, now: Date, notify: @escaping @Sendable (Avatar) -> NotificationDraft) async throws -> OutcomeApplication
     /// Trainings with no news since `before` (for the poller).
     func staleTrainings(before: Date) async throws -> [Avatar]
-    /// Trainings marked started before `before` that never got a FAL request id (a crash between submit and store).
-    func unconfirmedTrainings(before: Date) async throws -> [Avatar]
+    /// Trainings with no FAL request id: started before `pendingBefore` and never sent to FAL (a crash before the
+    /// submit), or sent before `submittingBefore` with no answer stored (a crash after it, and no webhook since).
+    func unconfirmedTrainings(pendingBefore: Date, submittingBefore: Date) async throws -> [Avatar]
     func touchTraining(avatarId: UUID, progress: Int?, now: Date) async throws
 
     func ledger(userId: Int64) async throws -> [LedgerEntry]

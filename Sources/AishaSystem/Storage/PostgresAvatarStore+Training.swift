@@ -88,11 +88,26 @@ extension PostgresAvatarStore {
         }
     }
 
-    public func unconfirmedTrainings(before: Date) async throws -> [Avatar] {
+    public func markSubmitting(avatarId: UUID, attempt: Int, now: Date) async throws {
+        try await write { db in
+            let id = avatarId.uuidString
+            try await db.run("UPDATE submissions SET state = 'submitting' WHERE avatar_id = \(id) AND attempt = \(attempt) AND state = 'pending'", logger: logger)
+            try await db.run(
+                "UPDATE avatars SET updated_at = \(now.timeIntervalSince1970) WHERE id = \(id) AND training_attempt = \(attempt) AND status = 'training'",
+                logger: logger)
+        }
+    }
+
+    public func unconfirmedTrainings(pendingBefore: Date, submittingBefore: Date) async throws -> [Avatar] {
         try await read {
             try await $0.all(
-                "SELECT * FROM avatars WHERE status = 'training' AND fal_request_id IS NULL AND updated_at < \(before.timeIntervalSince1970) ORDER BY updated_at",
-                logger: logger, Avatar.init(pg:))
+                """
+                SELECT a.* FROM avatars a JOIN submissions s ON s.avatar_id = a.id AND s.attempt = a.training_attempt
+                WHERE a.status = 'training' AND a.fal_request_id IS NULL
+                  AND ((s.state = 'pending' AND a.updated_at < \(pendingBefore.timeIntervalSince1970))
+                    OR (s.state = 'submitting' AND a.updated_at < \(submittingBefore.timeIntervalSince1970)))
+                ORDER BY a.updated_at
+                """, logger: logger, Avatar.init(pg:))
         }
     }
 

@@ -85,11 +85,28 @@ extension SQLiteAvatarStore {
         }
     }
 
-    public func unconfirmedTrainings(before: Date) async throws -> [Avatar] {
+    public func markSubmitting(avatarId: UUID, attempt: Int, now: Date) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: "UPDATE submissions SET state = 'submitting' WHERE avatar_id = ? AND attempt = ? AND state = 'pending'",
+                arguments: [avatarId.uuidString, attempt])
+            try db.execute(
+                sql: "UPDATE avatars SET updated_at = ? WHERE id = ? AND training_attempt = ? AND status = 'training'",
+                arguments: [now.timeIntervalSince1970, avatarId.uuidString, attempt])
+        }
+    }
+
+    public func unconfirmedTrainings(pendingBefore: Date, submittingBefore: Date) async throws -> [Avatar] {
         try await writer.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT * FROM avatars WHERE status = 'training' AND fal_request_id IS NULL AND updated_at < ? ORDER BY updated_at",
-                arguments: [before.timeIntervalSince1970]
+                db,
+                sql: """
+                    SELECT a.* FROM avatars a JOIN submissions s ON s.avatar_id = a.id AND s.attempt = a.training_attempt
+                    WHERE a.status = 'training' AND a.fal_request_id IS NULL
+                      AND ((s.state = 'pending' AND a.updated_at < ?) OR (s.state = 'submitting' AND a.updated_at < ?))
+                    ORDER BY a.updated_at
+                    """,
+                arguments: [pendingBefore.timeIntervalSince1970, submittingBefore.timeIntervalSince1970]
             ).map(Avatar.init(row:))
         }
     }

@@ -12,6 +12,8 @@ public struct TrainingPoller: Service {
     let logger: Logger
     let interval: Duration
     let staleAfter: TimeInterval
+    /// How long a training whose submit may have reached FAL waits for FAL's word before it is failed.
+    let submissionTimeout: TimeInterval
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -56,11 +58,16 @@ public struct TrainingPoller: Service {
         }
     }
 
-    /// A training marked started whose FAL request id was never stored (the process died between submit and store)
-    /// cannot be followed: after `staleAfter` it fails with a refund and the user is told, so it is never stuck.
+    /// A training whose FAL request id was never stored cannot be asked about. Never sent (the process died before the
+    /// submit): failed after `staleAfter`. Sent (it died after): FAL's webhook still finds it through the avatar and
+    /// attempt in its URL; with no word for `submissionTimeout` it is failed. Either way with a refund and the user
+    /// told once, so it is never stuck.
     func failUnconfirmed() async {
         do {
-            for avatar in try await store.unconfirmedTrainings(before: time.now().addingTimeInterval(-staleAfter)) {
+            let now = time.now()
+            let unconfirmed = try await store.unconfirmedTrainings(
+                pendingBefore: now.addingTimeInterval(-staleAfter), submittingBefore: now.addingTimeInterval(-submissionTimeout))
+            for avatar in unconfirmed {
                 let message = "the training was not confirmed by FAL"
                 var failed = avatar
                 failed.errorText = message

@@ -20,6 +20,16 @@ public struct StartedTraining: Sendable, Hashable {
     public var requestId: String
 }
 
+/// The stages of a training start that leave something behind, where tests stop the process as a crash would.
+public enum TrainingCheckpoint: Sendable, Hashable {
+    /// Credits charged and the avatar marked `training`.
+    case charged
+    /// The archive is stored and its URL made.
+    case archiveBuilt
+    /// FAL accepted the submit; its request id is not stored yet.
+    case submitted
+}
+
 /// Starts trainings: type from the stored avatar, a real archive URL, the preset's input, one paid submission.
 public struct TrainingService: Sendable {
     let store: any AvatarStore
@@ -29,6 +39,8 @@ public struct TrainingService: Sendable {
     let settings: TrainingSettings
     let time: TimeSource
     let logger: Logger
+    /// Called at each checkpoint; a throw there ends the start with no clean-up, as a crash would (tests only).
+    var checkpoint: @Sendable (TrainingCheckpoint) async throws -> Void = { _ in }
 
     /// `fallbackType` is the conversation's choice, used only when the avatar row has no type (seed bug 1).
     public func start(avatarId: UUID, ownerId: Int64, fallbackType: TrainingType?) async throws -> StartedTraining {
@@ -50,6 +62,7 @@ public struct TrainingService: Sendable {
         let trainerApp = type == .style ? settings.styleTrainer.appId : "fal-ai/flux-lora-portrait-trainer"
         let ticket = try await store.beginTraining(avatarId: avatarId, ownerId: ownerId, cost: settings.cost, trainerApp: trainerApp, now: time.now())
         let avatar = ticket.avatar
+        try await checkpoint(.charged)
         let archiveURL: String
         do {
             let photos = try await store.photos(avatarId: avatarId)
@@ -62,13 +75,16 @@ public struct TrainingService: Sendable {
                 avatarId: avatarId, attempt: ticket.attempt, error: "\(error)", status: .readyForTraining, notification: nil, now: time.now())
             throw error as? AishaError ?? AishaError.noArchive("\(error)")
         }
+        try await checkpoint(.archiveBuilt)
         let plan = try TrainerPresets.plan(type: type, preset: avatar.preset, styleTrainer: settings.styleTrainer, archiveURL: archiveURL, avatar: avatar)
         logger.info("🎯 Запуск обучения аватара \(avatarId.uuidString.lowercased()) с типом: \(type.rawValue)", metadata: ["app": "\(plan.app)"])
         // The avatar and attempt ride along, so a webhook that beats the submit's answer can still be matched.
         let webhook =
             "\(settings.endpoint.url)/api/v1/avatar/status_update?avatar_id=\(avatarId.uuidString.lowercased())&attempt=\(ticket.attempt)&training_type=\(type.rawValue)"
         do {
+            try await store.markSubmitting(avatarId: avatarId, attempt: ticket.attempt, now: time.now())
             let submission = try await submitWithRetries(plan: plan, webhook: webhook, logger: logger)
+            try await checkpoint(.submitted)
             try await store.recordSubmission(avatarId: avatarId, attempt: ticket.attempt, requestId: submission.requestId, now: time.now())
             logger.info("\(plan.launchLog)", metadata: ["request_id": "\(submission.requestId)"])
             return StartedTraining(avatar: avatar, type: type, plan: plan, requestId: submission.requestId)

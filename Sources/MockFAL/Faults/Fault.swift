@@ -20,11 +20,13 @@ public struct Fault: Sendable, Codable, Hashable {
     public var webhookDelaySeconds: Double?
     /// Queue API answers for the job are held back this long on the clock (slow responses).
     public var responseDelaySeconds: Double?
+    /// The job waits this long in the queue (IN_QUEUE) before it fetches its archive, as on a busy FAL.
+    public var queueSeconds: Double?
 
     public init(
         failAtStep: Int? = nil, failMessage: String? = nil, archiveFetchFailure: String? = nil,
         submitStatus: Int? = nil, retryAfterSeconds: Int? = nil, webhook: WebhookFault? = nil,
-        webhookCopies: Int? = nil, webhookDelaySeconds: Double? = nil, responseDelaySeconds: Double? = nil
+        webhookCopies: Int? = nil, webhookDelaySeconds: Double? = nil, responseDelaySeconds: Double? = nil, queueSeconds: Double? = nil
     ) {
         self.failAtStep = failAtStep
         self.failMessage = failMessage
@@ -35,13 +37,14 @@ public struct Fault: Sendable, Codable, Hashable {
         self.webhookCopies = webhookCopies
         self.webhookDelaySeconds = webhookDelaySeconds
         self.responseDelaySeconds = responseDelaySeconds
+        self.queueSeconds = queueSeconds
     }
 
     enum CodingKeys: String, CodingKey {
         case failAtStep = "fail_at_step", failMessage = "fail_message", archiveFetchFailure = "archive_fetch_failure"
         case submitStatus = "submit_status", retryAfterSeconds = "retry_after_seconds", webhook
         case webhookCopies = "webhook_copies", webhookDelaySeconds = "webhook_delay_seconds"
-        case responseDelaySeconds = "response_delay_seconds"
+        case responseDelaySeconds = "response_delay_seconds", queueSeconds = "queue_seconds"
     }
 
     /// Fields set in `other` win.
@@ -52,7 +55,7 @@ public struct Fault: Sendable, Codable, Hashable {
             submitStatus: other.submitStatus ?? submitStatus, retryAfterSeconds: other.retryAfterSeconds ?? retryAfterSeconds,
             webhook: other.webhook ?? webhook, webhookCopies: other.webhookCopies ?? webhookCopies,
             webhookDelaySeconds: other.webhookDelaySeconds ?? webhookDelaySeconds,
-            responseDelaySeconds: other.responseDelaySeconds ?? responseDelaySeconds)
+            responseDelaySeconds: other.responseDelaySeconds ?? responseDelaySeconds, queueSeconds: other.queueSeconds ?? queueSeconds)
     }
 }
 

@@ -6,6 +6,12 @@ extension FALQueue {
     /// reaches its fault's failure step, then sends the webhook. The submit counted the job as busy.
     func run(_ id: String) async {
         guard let submitted = jobs[id] else { return busyDone() }
+        if let wait = submitted.fault.queueSeconds, wait > 0 {  // not busy while it waits: the clock must move
+            busyDone()
+            do { try await configuration.time.sleep(until: submitted.submittedAt.addingTimeInterval(wait)) } catch { return }
+            busy += 1
+            guard jobs[id]?.phase == .queued else { return busyDone() }
+        }
         if let rule = submitted.contract.archive {
             let url = submitted.effectiveInput[rule.field]?.stringValue ?? ""
             let outcome: Result<ArchiveSummary, JobFailure>

@@ -12,6 +12,8 @@ public struct ScenarioBackends: Sendable, Equatable {
     /// S3 credentials (the CLI takes them from `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`).
     public var s3AccessKey: String?
     public var s3SecretKey: String?
+    /// What these backends do not do (moto: `expiringArchiveURLs`); scenarios that need it are skipped.
+    public var lacks: Set<ScenarioNeed> = []
 
     public init(postgresURL: String? = nil, s3URL: String? = nil, s3AccessKey: String? = nil, s3SecretKey: String? = nil) throws {
         if let postgresURL, !(postgresURL.hasPrefix("postgres://") || postgresURL.hasPrefix("postgresql://")) || postgresURL.contains("schema=") {

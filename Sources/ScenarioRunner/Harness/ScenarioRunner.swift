@@ -105,6 +105,9 @@ public enum ScenarioRunner {
             }
         }
         if let reason = options.external?.skipReason(scenario) { return result(.skipped(reason), []) }
+        if let missing = scenario.needs.intersection(options.backends.lacks).first {
+            return result(.skipped("needs \(missing.rawValue), which these backends do not provide"), [])
+        }
         let environment: ScenarioEnvironment
         do {
             environment = try await ScenarioEnvironment.start(

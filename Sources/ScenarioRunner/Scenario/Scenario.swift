@@ -15,9 +15,18 @@ public struct Scenario: Sendable {
     public var fal: FALSettings
     public var faults: [FaultRule]
     public var steps: [Step]
+    /// What the scenario needs of its backends beyond the basics; a run whose backends lack it skips the scenario.
+    public var needs: Set<ScenarioNeed> = []
 
     /// The first user, the default actor of every step.
     public var mainUser: ScenarioUser { users[0] }
+}
+
+/// Behaviour of the backends a scenario can depend on.
+public enum ScenarioNeed: String, Sendable, Hashable, CaseIterable {
+    /// Archive download URLs stop working when they expire (AishaSystem's own signed URLs and real S3 do;
+    /// moto's S3 server ignores presigned-URL expiry).
+    case expiringArchiveURLs = "expiring_archive_urls"
 }
 
 /// AishaSystem settings a scenario may change.

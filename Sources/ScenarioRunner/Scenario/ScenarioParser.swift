@@ -6,7 +6,7 @@ import Yams
 
 /// Reads scenario files: one scenario per file, or a list of them.
 public enum ScenarioParser {
-    static let topKeys = ["name", "reproduces", "description", "user", "users", "config", "fal", "faults", "steps"]
+    static let topKeys = ["name", "reproduces", "description", "needs", "user", "users", "config", "fal", "faults", "steps"]
 
     /// Every `*.yaml`/`*.yml` under the given files or folders, sorted by path.
     public static func files(in paths: [String]) throws -> [String] {
@@ -73,13 +73,20 @@ public enum ScenarioParser {
             guard let sequence = list.sequence else { throw r.fail(list, "faults must be a list of fault rules") }
             faults = try sequence.map { try StepParser.faultRule($0, r) }
         }
-        return Scenario(
+        var needs: Set<ScenarioNeed> = []
+        if let list = top["needs"] {
+            guard let sequence = list.sequence else { throw r.fail(list, "needs must be a list") }
+            needs = Set(try sequence.map { try r.choice($0, "needs", ScenarioNeed.self) })
+        }
+        var scenario = Scenario(
             name: try r.string(top["name"]!, "name"), file: r.file, line: node.mark?.line ?? 1,
             reproduces: try top["reproduces"].map { try r.string($0, "reproduces") },
             description: try top["description"].map { try r.string($0, "description") }, users: users,
             config: try top["config"].map { try config($0, r) } ?? ScenarioConfig(),
             fal: try top["fal"].map { try fal($0, r) } ?? FALSettings(), faults: faults,
             steps: try stepNodes.map { try StepParser.step($0, r) })
+        scenario.needs = needs
+        return scenario
     }
 
     static func user(_ node: Node, _ r: YAMLReader) throws -> ScenarioUser {
