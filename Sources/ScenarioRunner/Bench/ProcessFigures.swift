@@ -55,11 +55,5 @@ enum ProcessFigures {
     }
 
     /// Resident memory in MB from /proc.
-    static func rss(_ pid: Int32) -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-            let kb = line.split(separator: " ").compactMap({ Double($0) }).first
-        else { return 0 }
-        return kb / 1024
-    }
+    static func rss(_ pid: Int32) -> Double { ResidentMemory.megabytes(pid: pid) }
 }
