@@ -45,12 +45,16 @@ public struct IncomingResponse: Sendable {
 
 /// Why an outgoing request produced no response.
 public enum HTTPTransportError: Error, Sendable, CustomStringConvertible {
+    /// No connection was made: the request never left (safe to send again).
+    case notConnected(String)
+    /// The connection failed after it was made: the peer may have received the request.
     case unreachable(String)
     case timedOut
     case responseTooLarge(limit: Int)
 
     public var description: String {
         switch self {
+        case .notConnected(let reason): "not connected: \(reason)"
         case .unreachable(let reason): "unreachable: \(reason)"
         case .timedOut: "timed out"
         case .responseTooLarge(let limit): "response larger than \(limit) bytes"
@@ -79,6 +83,10 @@ public struct AsyncHTTPClientTransport: HTTPTransport {
             response = try await sharedClient.execute(outgoing, timeout: timeout)
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
             throw HTTPTransportError.timedOut
+        } catch let error as HTTPClientError where error == .connectTimeout {
+            throw HTTPTransportError.notConnected(String(describing: error))
+        } catch let error as IOError where [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH].contains(error.errnoCode) {
+            throw HTTPTransportError.notConnected(String(describing: error))
         } catch {
             throw HTTPTransportError.unreachable(String(describing: error))
         }

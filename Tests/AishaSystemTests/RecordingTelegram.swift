@@ -72,10 +72,14 @@ actor RecordingTelegram {
 /// Sends Telegram calls to the recorder and everything else over loopback.
 struct RoutingTransport: HTTPTransport {
     let telegram: RecordingTelegram
+    /// Requests that reach their peer but whose answer is lost (a timeout after sending).
+    var losesAnswer: @Sendable (OutgoingRequest) -> Bool = { _ in false }
     let live = AsyncHTTPClientTransport()
 
     func send(_ request: OutgoingRequest) async throws -> IncomingResponse {
         if request.url.hasPrefix(RecordingTelegram.base) { return await telegram.handle(request) }
-        return try await live.send(request)
+        let response = try await live.send(request)
+        if losesAnswer(request) { throw HTTPTransportError.timedOut }
+        return response
     }
 }

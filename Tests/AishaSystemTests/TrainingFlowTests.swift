@@ -133,6 +133,23 @@ struct TrainingFlowTests {
         }
     }
 
+    @Test("a submit whose answer is lost is not sent again: the user is told it is pending, FAL's webhook finishes it, paid once")
+    func submitAnswerLost() async throws {
+        try await BotHarness.run(losesAnswer: { $0.method == "POST" && $0.url.contains("/fal-ai/") }) { bot in
+            try await bot.createAvatar(type: "Портретный")
+            try await bot.tap("Начать обучение")
+            #expect(await bot.lastText().contains("не ответил вовремя"))
+            let submits = { await bot.fal.journalEntries().filter { $0.kind == "submit" && $0.verdict == "accepted" }.count }
+            #expect(await submits() == 1)
+            #expect(try await bot.avatar()?.status == .training)
+            await bot.advance(.seconds(1000))
+            #expect(try await eventually { try await bot.avatar()?.status == .completed })
+            #expect(await eventually { await bot.lastText().contains("готов!") })
+            #expect(await submits() == 1)
+            #expect(try await bot.services.store.ledger(userId: BotHarness.anna.id).map(\.kind) == [.grant, .charge])
+        }
+    }
+
     @Test("a FAL 503 on submit is retried after Retry-After")
     func submitRetried() async throws {
         try await BotHarness.run { bot in
@@ -150,5 +167,24 @@ struct TrainingFlowTests {
             #expect(await bot.fal.journalEntries().filter { $0.kind == "submit" }.map(\.httpStatus) == [503, 200])
             #expect(await bot.lastText().contains("Портретное обучение запущено"))
         }
+    }
+}
+
+@Suite("FAL transport failures: which submits may be sent again")
+struct FALTransportFailureTests {
+    struct Failing: HTTPTransport {
+        let error: HTTPTransportError
+        func send(_ request: OutgoingRequest) async throws -> IncomingResponse { throw error }
+    }
+
+    @Test("no connection (nothing sent) is retryable; an answer lost after sending is not")
+    func classification() async throws {
+        func submit(_ error: HTTPTransportError) async throws {
+            _ = try await FALClient(baseURL: "http://fal.invalid", key: "k", transport: Failing(error: error)).submit(app: "fal-ai/x", input: [:], webhookURL: "h")
+        }
+        await #expect(throws: FALError.unavailable(status: nil, detail: "not connected: refused", retryAfter: nil)) { try await submit(.notConnected("refused")) }
+        await #expect(throws: FALError.noAnswer(detail: "timed out")) { try await submit(.timedOut) }
+        await #expect(throws: FALError.noAnswer(detail: "unreachable: reset")) { try await submit(.unreachable("reset")) }
+        #expect(FALError.unavailable(status: nil, detail: "", retryAfter: nil).isRetryable && !FALError.noAnswer(detail: "").isRetryable)
     }
 }

@@ -13,6 +13,8 @@ public enum AishaError: Error, Sendable, Equatable, CustomStringConvertible {
     case noArchive(String)
     case falRejected(String)
     case falUnavailable(String)
+    /// The submit got no answer: FAL may be training; its webhook (or the submission timeout) settles it.
+    case submitUnconfirmed
 
     public var description: String {
         switch self {
@@ -27,6 +29,7 @@ public enum AishaError: Error, Sendable, Equatable, CustomStringConvertible {
         case .noArchive(let why): "no training archive: \(why)"
         case .falRejected(let why): "FAL rejected the request: \(why)"
         case .falUnavailable(let why): "FAL unavailable: \(why)"
+        case .submitUnconfirmed: "FAL did not answer the submit"
         }
     }
 }

@@ -21,13 +21,17 @@ public struct FALStatus: Sendable, Hashable {
 public enum FALError: Error, Sendable, Equatable, CustomStringConvertible {
     /// 4xx other than 408/429: the request itself is wrong; retrying will not help.
     case rejected(status: Int, detail: String)
-    /// 5xx, 408, 429 or no answer: worth retrying (after `retryAfter` seconds when given).
+    /// 5xx, 408, 429 or no connection: worth retrying (after `retryAfter` seconds when given).
     case unavailable(status: Int?, detail: String, retryAfter: Int?)
+    /// Sent, but no answer came (timeout, connection lost): FAL may have acted on it. Not retried for a submit,
+    /// which would risk a second paid job.
+    case noAnswer(detail: String)
 
     public var description: String {
         switch self {
         case .rejected(let status, let detail): "HTTP \(status): \(detail)"
-        case .unavailable(let status, let detail, _): "\(status.map { "HTTP \($0)" } ?? "no answer"): \(detail)"
+        case .unavailable(let status, let detail, _): "\(status.map { "HTTP \($0)" } ?? "no connection"): \(detail)"
+        case .noAnswer(let detail): "no answer: \(detail)"
         }
     }
 
@@ -99,8 +103,11 @@ public struct FALClient: Sendable {
         if body != nil { headers.append(("Content-Type", "application/json")) }
         do {
             return try await transport.send(OutgoingRequest(method: method, url: url, headers: headers, body: body, timeout: .seconds(30)))
+        } catch let error as HTTPTransportError {
+            if case .notConnected = error { throw FALError.unavailable(status: nil, detail: error.description, retryAfter: nil) }
+            throw FALError.noAnswer(detail: error.description)
         } catch {
-            throw FALError.unavailable(status: nil, detail: String(describing: error), retryAfter: nil)
+            throw FALError.noAnswer(detail: String(describing: error))
         }
     }
 

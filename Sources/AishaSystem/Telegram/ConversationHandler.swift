@@ -222,6 +222,7 @@ public struct ConversationHandler: Sendable {
         case .noArchive: Texts.noArchive
         case .falRejected(let detail): Texts.falRejected(detail)
         case .falUnavailable: Texts.falUnavailable
+        case .submitUnconfirmed: Texts.submitUnconfirmed
         case .photoRejected(let why): Texts.photoRejected(why)
         case .tooManyPhotos: Texts.photoRejected(Texts.photoLimit)
         }

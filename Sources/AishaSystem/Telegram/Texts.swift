@@ -94,6 +94,8 @@ public enum Texts {
     public static func falRejected(_ detail: String) -> String { "FAL отклонил запрос на обучение: \(detail). Кредиты возвращены." }
     public static let falUnavailable = "Сервис обучения сейчас недоступен. Кредиты возвращены, попробуйте позже."
     public static let alreadyTraining = "Обучение этого аватара уже запущено."
+    public static let submitUnconfirmed =
+        "⏳ Сервис обучения не ответил вовремя. Если обучение началось, я напишу, когда аватар будет готов; если нет — верну кредиты."
     public static let notYourAvatar = "Этот аватар вам не принадлежит."
     public static let avatarNotFound = "Аватар не найден."
     public static let staleButton = "Эта кнопка устарела. Откройте меню: /start"

@@ -88,12 +88,17 @@ public struct TrainingService: Sendable {
             try await store.recordSubmission(avatarId: avatarId, attempt: ticket.attempt, requestId: submission.requestId, now: time.now())
             logger.info("\(plan.launchLog)", metadata: ["request_id": "\(submission.requestId)"])
             return StartedTraining(avatar: avatar, type: type, plan: plan, requestId: submission.requestId)
+        } catch FALError.noAnswer(let detail) {
+            // FAL may have the job: no retry (a second paid job) and no refund yet. Its webhook binds the request id
+            // through the URL; without one the poller fails and refunds it after SUBMISSION_TIMEOUT.
+            logger.warning("FAL did not answer the submit (\(detail)); waiting for its webhook")
+            throw AishaError.submitUnconfirmed
         } catch let error as FALError {
             logger.error("FAL submit failed: \(error)")
             try await store.abortTraining(avatarId: avatarId, attempt: ticket.attempt, error: error.description, status: .error, notification: nil, now: time.now())
             switch error {
             case .rejected(_, let detail): throw AishaError.falRejected(detail)
-            case .unavailable: throw AishaError.falUnavailable(error.description)
+            case .unavailable, .noAnswer: throw AishaError.falUnavailable(error.description)
             }
         }
     }
