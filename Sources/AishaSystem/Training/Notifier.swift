@@ -9,6 +9,8 @@ public actor Notifier: Service {
     let telegram: TelegramClient
     let time: TimeSource
     let logger: Logger
+    /// How often an idle notifier looks for work it was not told about (claims of a sender that died, other
+    /// instances); work queued here kicks it, and retries wake it at their due time.
     let interval: Duration
     let maxAttempts = 10
     /// How long a claimed notification stays with this sender before another may take it (a sender that died).
@@ -19,7 +21,7 @@ public actor Notifier: Service {
     private var draining = false
     private var drainWaiters: [CheckedContinuation<Void, Never>] = []
 
-    init(store: any AvatarStore, telegram: TelegramClient, time: TimeSource, logger: Logger, interval: Duration = .seconds(5)) {
+    init(store: any AvatarStore, telegram: TelegramClient, time: TimeSource, logger: Logger, interval: Duration = .seconds(60)) {
         self.store = store
         self.telegram = telegram
         self.time = time
