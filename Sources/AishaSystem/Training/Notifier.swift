@@ -56,6 +56,11 @@ public actor Notifier: Service {
         // An absolute wake-up time, fixed now: a timer that starts late still fires at the right (virtual) time.
         var wakeAt = time.now().addingTimeInterval(interval.timeInterval)
         if let due = try? await store.nextNotificationDue(), due < wakeAt { wakeAt = due }
+        // A kick that came while the store was asked must not be lost (the clock may never reach the timer).
+        if kicked {
+            kicked = false
+            return
+        }
         let time = self.time
         let timer = Task { [weak self, wakeAt] in
             try? await time.sleep(until: wakeAt)
