@@ -34,6 +34,8 @@ public struct MockFALConfiguration: Sendable {
     public var webhookMaxAttempts: Int = 10
     public var webhookTimeout: Duration = .seconds(15)
     public var webhookRetryBase: Duration = .seconds(15)
+    /// The journal keeps this many latest requests (a long staging run must not grow without bound).
+    public var journalLimit = 10_000
     public var contracts: ContractCatalog
     public var time: TimeSource
     /// Where webhook signature timestamps come from (default: `time`). A receiver on real time rejects timestamps

@@ -109,7 +109,7 @@ public enum JSONValue: Sendable, Hashable, Codable, CustomStringConvertible {
 
     /// Encodes to compact JSON with sorted keys (stable for journals, diffs and signatures).
     public func jsonData() throws -> Data {
-        try JSONValue.encoder().encode(self)
+        JSONWriter.data(self)
     }
 
     /// Builds a value from any Encodable.

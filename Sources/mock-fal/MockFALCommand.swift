@@ -28,6 +28,7 @@ struct MockFALCommand: AsyncParsableCommand {
     var refuseDeprecated = false
     @Flag(help: "Run jobs on a virtual clock moved only by POST /_mock/clock/advance (webhook signatures keep the wall clock).") var virtualTime = false
     @Option(help: "Log level (trace, debug, info, notice, warning, error).") var logLevel = "info"
+    @Option(help: "Requests the journal keeps (the oldest are dropped).") var journalLimit = 10_000
 
     func run() async throws {
         guard let validation = ValidationMode(rawValue: mode) else {
@@ -45,6 +46,7 @@ struct MockFALCommand: AsyncParsableCommand {
         configuration.stepDuration = step / speed
         configuration.simulatedSteps = steps
         configuration.seed = seed
+        configuration.journalLimit = max(1, journalLimit)
         configuration.apiKey = key
         configuration.publicBaseURL = publicBaseURL
         configuration.refuseDeprecatedApps = refuseDeprecated

@@ -156,3 +156,18 @@ struct JobTests {
         #expect(await harness.result(Self.style, id).status == 400)
     }
 }
+
+@Suite("Journal bound")
+struct JournalBoundTests {
+    @Test("the journal keeps the latest entries with unique sequence numbers")
+    func trimmed() async throws {
+        var configuration = MockFALConfiguration(contracts: try .bundled(), time: .virtual())
+        configuration.journalLimit = 100
+        let queue = FALQueue(configuration: configuration, logger: .init(label: "t"))
+        for _ in 0..<1_000 { _ = await queue.status(prefix: "fal-ai/flux-lora", requestId: "missing", logs: false, authorization: "Key k") }
+        let entries = await queue.journalEntries()
+        #expect(entries.count <= 110 && entries.count >= 100)
+        #expect(entries.last?.seq == 1_000)
+        #expect(Set(entries.map(\.seq)).count == entries.count)
+    }
+}

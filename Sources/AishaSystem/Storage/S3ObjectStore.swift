@@ -139,11 +139,7 @@ public struct S3ObjectStore: ObjectStore {
     }
 
     static func stamps(_ date: Date) -> (String, String) {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        let amzDate = formatter.string(from: date)
+        let amzDate = UTCTimestamp.compact(date)
         return (amzDate, String(amzDate.prefix(8)))
     }
 }

@@ -27,11 +27,16 @@ public struct CallFilter: Sendable, Codable, Hashable {
 
 extension FALQueue {
     func newEntry(method: String, path: String, kind: String) -> JournalEntry {
-        JournalEntry(seq: journal.count + 1, time: Job.timestamp(now), method: method, path: path, kind: kind, httpStatus: 0)
+        journalSeq += 1
+        return JournalEntry(seq: journalSeq, time: Job.timestamp(now), method: method, path: path, kind: kind, httpStatus: 0)
     }
 
     func record(_ entry: JournalEntry) {
         journal.append(entry)
+        // Trimmed in batches (a tenth over the limit), so the cost of dropping old entries stays amortised.
+        if journal.count > configuration.journalLimit + max(1, configuration.journalLimit / 10) {
+            journal.removeFirst(journal.count - configuration.journalLimit)
+        }
         for (key, waiter) in journalWaiters where journal.filter(waiter.matches).count >= waiter.count {
             journalWaiters[key] = nil
             waiter.continuation.resume(returning: true)
@@ -126,6 +131,7 @@ extension FALQueue {
         jobs = [:]
         jobOrder = []
         journal = []
+        journalSeq = 0
         faultRules = []
         heldWebhooks = []
         busy = 0

@@ -105,11 +105,7 @@ struct Job: Sendable {
         return logs
     }
 
-    static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
-    }
+    static func timestamp(_ date: Date) -> String { UTCTimestamp.iso8601(date) }
 }
 
 /// One try at delivering a webhook.

@@ -11,6 +11,8 @@ public actor FALQueue {
     var jobs: [String: Job] = [:]
     var jobOrder: [String] = []
     var journal: [JournalEntry] = []
+    /// The sequence number of the latest journal entry (entries may have been trimmed).
+    var journalSeq = 0
     var faultRules: [FaultRule] = []
     var random: SeededRandom
     public internal(set) var keyRing: WebhookKeyRing

@@ -16,10 +16,15 @@ enum WebhookLoad {
         let falServer = try await RunningServer.start(logger: quiet) { running in
             MockFAL.buildApplication(falConfiguration, queue: fal, logger: quiet, onServerRunning: running)
         }
+        // The notifications go to a mock Telegram, as they would in production (sent once each, not retried).
+        let world = TelegramWorld(token: "1:bench", time: .live)
+        let telegramServer = try await RunningServer.start(logger: quiet) { running in
+            MockTelegramServer.buildApplication(world: world, logger: quiet, onServerRunning: running)
+        }
         var configuration = AishaConfiguration(telegramBotToken: "1:bench", falKey: "bench", archiveURLSecret: "bench")
         configuration.port = 0
         configuration.telegramMode = .off
-        configuration.telegramAPIBaseURL = "http://127.0.0.1:9"
+        configuration.telegramAPIBaseURL = "http://127.0.0.1:\(telegramServer.port)"
         configuration.falJWKSURL = "http://127.0.0.1:\(falServer.port)/.well-known/jwks.json"
         configuration.databaseURL = "sqlite://\(folder.appendingPathComponent("bench.sqlite").path)"
         configuration.storageURL = "memory://"
@@ -41,6 +46,7 @@ enum WebhookLoad {
         }
         await server.stop()
         await falServer.stop()
+        await telegramServer.stop()
         let accepted = statuses.filter { $0 == 200 }.count
         return [
             BenchFigure(

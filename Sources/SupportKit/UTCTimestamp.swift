@@ -1,0 +1,39 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// UTC timestamps for wire formats, without a `DateFormatter` (whose ICU set-up dominated hot request paths).
+public enum UTCTimestamp {
+    /// `2026-09-21T14:13:20.000Z` (ISO 8601 / RFC 3339 with milliseconds).
+    public static func iso8601(_ date: Date) -> String {
+        let (t, millis) = parts(date)
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(t.tm_year) + 1900, Int(t.tm_mon) + 1, Int(t.tm_mday), Int(t.tm_hour),
+            Int(t.tm_min), Int(t.tm_sec), millis)
+    }
+
+    /// `20260921T141320Z` (the compact form SigV4 uses).
+    public static func compact(_ date: Date) -> String {
+        let (t, _) = parts(date)
+        return String(
+            format: "%04d%02d%02dT%02d%02d%02dZ", Int(t.tm_year) + 1900, Int(t.tm_mon) + 1, Int(t.tm_mday), Int(t.tm_hour), Int(t.tm_min),
+            Int(t.tm_sec))
+    }
+
+    private static func parts(_ date: Date) -> (tm, Int) {
+        let interval = date.timeIntervalSince1970
+        var seconds = time_t(interval.rounded(.down))
+        var millis = Int(((interval - Double(seconds)) * 1000).rounded())
+        if millis == 1000 {
+            seconds += 1
+            millis = 0
+        }
+        var result = tm()
+        gmtime_r(&seconds, &result)
+        return (result, millis)
+    }
+}
