@@ -91,7 +91,7 @@ struct Expectations {
     private func message(_ expectation: MessageExpectation, user: ScenarioUser) async throws {
         let start = executor.cursors[user.id] ?? 0
         var matchedIndex: Int?
-        _ = await eventually(timeout: expectation.timeout) {
+        _ = await eventually(timeout: env.patience(expectation.timeout)) {
             let messages = await env.world.messages(to: user.id)
             matchedIndex = messages.indices.dropFirst(start).first { matches(messages[$0], expectation) }
             return matchedIndex != nil
@@ -163,7 +163,7 @@ struct Expectations {
 
     private func avatar(_ expectation: AvatarExpectation, user: ScenarioUser) async throws {
         var diff: [String] = ["no avatar"]
-        _ = try await eventually(timeout: expectation.timeout) {
+        _ = try await eventually(timeout: env.patience(expectation.timeout)) {
             let avatars = try await env.store.avatars(ownerId: user.id)
             guard let avatar = avatars.last else { return false }
             let photos = try await env.store.photos(avatarId: avatar.id).count

@@ -123,6 +123,12 @@ final class ScenarioEnvironment: Sendable {
         }
     }
 
+    /// How long an expectation waits: as written in-process; at least 20 s against an external system, which
+    /// answers over a real network on its own schedule.
+    func patience(_ timeout: Duration) -> Duration {
+        external == nil ? timeout : max(timeout, .seconds(20))
+    }
+
     /// Sends what the outbox holds now (in-process); an external system sends on its own.
     func drainNotifications() async throws {
         if external == nil { _ = try await services.notifier.drain() }

@@ -159,7 +159,7 @@ final class StepExecutor {
     /// Moves virtual time in slices, letting downloads, webhooks and notifications finish between them, so events
     /// happen in the order their times say.
     func advance(_ duration: Duration) async {
-        let slices = max(1, min(60, Int(duration.timeInterval.rounded(.up))))
+        let slices = max(1, min(20, Int(duration.timeInterval.rounded(.up))))
         let slice = duration / slices
         var moved = Duration.zero
         for index in 0..<slices {
