@@ -27,12 +27,12 @@ struct ConversationTests {
         }
     }
 
-    @Test("names: empty, 41 characters and control characters are refused; the state stays on the name step")
+    @Test("names: empty, 41 and 4096 characters and control characters are refused; the state stays on the name step")
     func names() async throws {
         try await BotHarness.run { bot in
             await bot.send("/start")
             try await bot.tap("Создать аватар")
-            for bad in ["   ", String(repeating: "я", count: 41), "Ан\u{7}на"] {
+            for bad in ["   ", String(repeating: "я", count: 41), String(repeating: "x", count: 4096), "Ан\u{7}на"] {
                 await bot.send(bad)
                 #expect(await bot.lastText().hasPrefix("Имя не подходит"))
             }

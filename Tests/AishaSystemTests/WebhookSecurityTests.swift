@@ -117,12 +117,14 @@ struct WebhookSecurityTests {
         }
     }
 
-    @Test("a 2 MB body → 413 and nothing written")
+    @Test("2 MB and 10 MB bodies → 413 and nothing written")
     func bodies() async throws {
         let services = try await system(JWKSPeer(keys: WebhookKeyRing(seed: 1)))
         try await buildApplication(services).test(.router) { client throws in
-            let big = try await client.execute(uri: "/api/v1/avatar/status_update", method: .post, body: ByteBuffer(bytes: Data(count: 2 << 20)))
-            #expect(big.status == .contentTooLarge)
+            for size in [2 << 20, 10 << 20] {
+                let big = try await client.execute(uri: "/api/v1/avatar/status_update", method: .post, body: ByteBuffer(bytes: Data(count: size)))
+                #expect(big.status == .contentTooLarge)
+            }
             #expect(try await services.store.avatar(requestId: "req-1")?.status == .training)
         }
     }
