@@ -33,6 +33,8 @@ struct Run: AsyncParsableCommand {
     var databaseURL: String?
     @Option(help: "Store photos and archives in S3 (s3://BUCKET-PREFIX?endpoint=URL), a bucket per scenario; credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.")
     var storageURL: String?
+    @Option(name: .customLong("lacks"), help: "Something these backends do not do, skipping scenarios that need it (expiring_archive_urls: moto ignores presigned-URL expiry); repeatable.")
+    var lacks: [String] = []
 
     func run() async throws {
         guard let target = RunOptions.FALTarget(rawValue: fal) else { throw ValidationError("--fal must be mock or real") }
@@ -47,6 +49,12 @@ struct Run: AsyncParsableCommand {
             do {
                 options.backends = try ScenarioBackends(
                     postgresURL: databaseURL, s3URL: storageURL, s3AccessKey: env["AWS_ACCESS_KEY_ID"], s3SecretKey: env["AWS_SECRET_ACCESS_KEY"])
+                options.backends.lacks = Set(try lacks.map { name in
+                    guard let need = ScenarioNeed(rawValue: name) else {
+                        throw ValidationError("--lacks \(name): known are \(ScenarioNeed.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                    return need
+                })
             } catch let failure as StepFailure {
                 throw ValidationError(failure.message)
             }
