@@ -4,15 +4,15 @@ import Foundation
 /// The injected notion of time: a clock to sleep on and the wall-clock date that clock stands for.
 ///
 /// Live code uses `.live` (ContinuousClock + `Date()`); tests and the scenario runner use `.virtual`, a
-/// `VirtualClock` whose advances move the dates too, so a 20-minute training takes no real time.
+/// `TestClock` whose advances move the dates too, so a 20-minute training takes no real time.
 public struct TimeSource: Sendable {
     public let clock: AnyClock<Duration>
     private let origin: AnyClock<Duration>.Instant
     private let originDate: Date
-    /// The clock behind a virtual time source, for code that advances it (control API, scenario steps).
-    public let testClock: VirtualClock?
+    /// The test clock behind a virtual time source, for code that advances it (control API, scenario steps).
+    public let testClock: TestClock<Duration>?
 
-    private init(clock: AnyClock<Duration>, originDate: Date, testClock: VirtualClock?) {
+    private init(clock: AnyClock<Duration>, originDate: Date, testClock: TestClock<Duration>?) {
         self.clock = clock
         self.origin = clock.now
         self.originDate = originDate
@@ -24,7 +24,7 @@ public struct TimeSource: Sendable {
     }
 
     /// Virtual time, starting at `start`, moved only by `advance`.
-    public static func virtual(_ clock: VirtualClock = VirtualClock(), start: Date = Date()) -> TimeSource {
+    public static func virtual(_ clock: TestClock<Duration> = TestClock(), start: Date = Date()) -> TimeSource {
         TimeSource(clock: AnyClock(clock), originDate: start, testClock: clock)
     }
 

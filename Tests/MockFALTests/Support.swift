@@ -43,7 +43,7 @@ func photoZip(count: Int, size: Int = 512, extra: [String: Data] = [:]) throws -
 
 /// A queue on virtual time with a stub transport.
 struct Harness {
-    let clock = VirtualClock()
+    let clock = TestClock<Duration>()
     let transport = StubTransport()
     let queue: FALQueue
     let configuration: MockFALConfiguration
