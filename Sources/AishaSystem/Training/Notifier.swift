@@ -14,7 +14,7 @@ public actor Notifier: Service {
     let interval: Duration
     let maxAttempts = 10
     /// How long a claimed notification stays with this sender before another may take it (a sender that died).
-    static let claimLease: TimeInterval = 120
+    static let claimLease: TimeInterval = 1800
     private var kicked = false
     private var waiter: CheckedContinuation<Void, Never>?
     /// One drain at a time, so a notification is never picked up twice.
