@@ -124,6 +124,23 @@ struct BotHarness: Sendable {
 
     func avatar(_ user: TelegramUser = anna) async throws -> Avatar? { try await services.store.avatars(ownerId: user.id).last }
 
+    /// Submissions FAL accepted (each one a paid training).
+    func acceptedSubmits() async -> Int {
+        await fal.journalEntries().filter { $0.kind == "submit" && $0.verdict == "accepted" }.count
+    }
+
+    /// How many bot messages to `user` contain `text`.
+    func messageCount(containing text: String, to user: TelegramUser = anna) async -> Int {
+        await telegram.messages(to: user.id).filter { $0.text.contains(text) }.count
+    }
+
+    /// The users whose latest avatar has not completed.
+    func unfinished(_ users: [TelegramUser]) async throws -> [Int64] {
+        var ids: [Int64] = []
+        for user in users where try await avatar(user)?.status != .completed { ids.append(user.id) }
+        return ids
+    }
+
     /// Advances the shared clock; MockFAL finishes jobs and sends webhooks, which AishaSystem stores.
     func advance(_ duration: Duration) async {
         await fal.waitUntilIdle()

@@ -73,31 +73,23 @@ struct CrashSafetyTests {
         }
     }
 
-    func accepted(_ bot: BotHarness) async -> Int {
-        await bot.fal.journalEntries().filter { $0.kind == "submit" && $0.verdict == "accepted" }.count
-    }
-
-    func messages(_ bot: BotHarness, containing text: String) async -> Int {
-        await bot.telegram.messages(to: BotHarness.anna.id).filter { $0.text.contains(text) }.count
-    }
-
     @Test("dies before the submit (after the charge, or after the archive): failed and refunded after STALE_AFTER, told once, retrain pays once", arguments: [TrainingCheckpoint.charged, .archiveBuilt])
     func beforeSubmit(point: TrainingCheckpoint) async throws {
         try await crash(at: point) { bot throws in
-            #expect(await accepted(bot) == 0)
+            #expect(await bot.acceptedSubmits() == 0)
             await bot.advance(.seconds(601))
             await bot.advance(.seconds(60))
             #expect(try await eventually { try await bot.avatar()?.status == .error })
-            #expect(try await eventually { await messages(bot, containing: "не удалось") == 1 })
+            #expect(try await eventually { await bot.messageCount(containing: "не удалось") == 1 })
             #expect(try await bot.services.store.ledger(userId: BotHarness.anna.id).map(\.kind) == [.grant, .charge, .refund])
             try await bot.tap("Обучить заново")
             try await bot.tap("Начать обучение")
-            #expect(await accepted(bot) == 1)
+            #expect(await bot.acceptedSubmits() == 1)
             await bot.advance(.seconds(1000))
             #expect(try await eventually { try await bot.avatar()?.status == .completed })
-            #expect(try await eventually { await messages(bot, containing: "готов!") == 1 })
+            #expect(try await eventually { await bot.messageCount(containing: "готов!") == 1 })
             await bot.advance(.seconds(3600))
-            #expect(await messages(bot, containing: "не удалось") == 1)
+            #expect(await bot.messageCount(containing: "не удалось") == 1)
             #expect(try await bot.services.store.ledger(userId: BotHarness.anna.id).map(\.kind) == [.grant, .charge, .refund, .charge])
         }
     }
@@ -105,17 +97,17 @@ struct CrashSafetyTests {
     @Test("dies after FAL accepted, before storing the request id: FAL's webhook finds the training through its URL; ready once, paid once")
     func afterSubmit() async throws {
         try await crash(at: .submitted) { bot throws in
-            #expect(await accepted(bot) == 1)
+            #expect(await bot.acceptedSubmits() == 1)
             #expect(try await bot.avatar()?.falRequestId == nil)
             await bot.advance(.seconds(1000))
             #expect(await eventually { await bot.fal.snapshots().first?.webhookAttempts.map(\.httpStatus) == [200] }, "the successor took the webhook")
             #expect(try await eventually { try await bot.avatar()?.status == .completed })
             #expect(try await bot.avatar()?.falRequestId != nil)
-            #expect(try await eventually { await messages(bot, containing: "готов!") == 1 })
+            #expect(try await eventually { await bot.messageCount(containing: "готов!") == 1 })
             await bot.advance(.seconds(7200))
-            #expect(await messages(bot, containing: "готов!") == 1)
-            #expect(await messages(bot, containing: "не удалось") == 0)
-            #expect(await accepted(bot) == 1)
+            #expect(await bot.messageCount(containing: "готов!") == 1)
+            #expect(await bot.messageCount(containing: "не удалось") == 0)
+            #expect(await bot.acceptedSubmits() == 1)
             #expect(try await bot.services.store.ledger(userId: BotHarness.anna.id).map(\.kind) == [.grant, .charge])
         }
     }
@@ -127,9 +119,9 @@ struct CrashSafetyTests {
             #expect(try await bot.avatar()?.status == .training, "FAL may still be training it")
             for _ in 0..<4 { await bot.advance(.seconds(1000)) }
             #expect(try await eventually { try await bot.avatar()?.status == .error })
-            #expect(try await eventually { await messages(bot, containing: "не удалось") == 1 })
+            #expect(try await eventually { await bot.messageCount(containing: "не удалось") == 1 })
             #expect(try await bot.services.store.ledger(userId: BotHarness.anna.id).map(\.kind) == [.grant, .charge, .refund])
-            #expect(await accepted(bot) == 1)
+            #expect(await bot.acceptedSubmits() == 1)
         }
     }
 }

@@ -59,18 +59,16 @@ struct LoadTests {
             }
             try await group.waitForAll()
         }
-        let accepted = await bot.fal.journalEntries().filter { $0.kind == "submit" && $0.verdict == "accepted" }.count
-        #expect(accepted == Int(users.last!.id - 10_000) + 1, "one paid submission per user so far")
+        #expect(await bot.acceptedSubmits() == Int(users.last!.id - 10_000) + 1, "one paid submission per user so far")
         await bot.advance(.seconds(1000))
         var stuck: [Int64] = []
         #expect(try await eventually(timeout: .seconds(60)) {
-            stuck = []
-            for user in users where try await bot.avatar(user)?.status != .completed { stuck.append(user.id) }
+            stuck = try await bot.unfinished(users)
             return stuck.isEmpty
         }, "stuck avatars: \(stuck)")
         _ = try await bot.services.notifier.drain()
         for user in users {
-            let ready = await bot.telegram.messages(to: user.id).filter { $0.text.contains("готов!") }.count
+            let ready = await bot.messageCount(containing: "готов!", to: user)
             #expect(ready == 1, "user \(user.id) got \(ready) ready messages")
         }
     }

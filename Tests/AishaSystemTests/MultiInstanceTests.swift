@@ -67,27 +67,24 @@ struct MultiInstanceTests {
             }
             try await group.waitForAll()
         }
-        let submits = await a.fal.journalEntries().filter { $0.kind == "submit" && $0.verdict == "accepted" }
-        #expect(submits.count == Self.users, "one paid submission per confirm")
+        #expect(await a.acceptedSubmits() == Self.users, "one paid submission per confirm")
         await a.advance(.seconds(1000))
         // Past staleness: the pollers of both instances ask FAL about the trainings whose webhook was dropped.
         var unfinished: [Int64] = []
         for _ in 0..<8 {
-            unfinished = []
-            for user in users where try await a.avatar(user)?.status != .completed { unfinished.append(user.id) }
+            unfinished = try await a.unfinished(users)
             if unfinished.isEmpty { break }
             await a.advance(.seconds(60))
             _ = await eventually(timeout: .seconds(5)) { await a.fal.journalEntries().contains { $0.kind == "status" } }
         }
         #expect(try await eventually(timeout: .seconds(30)) {
-            unfinished = []
-            for user in users where try await a.avatar(user)?.status != .completed { unfinished.append(user.id) }
+            unfinished = try await a.unfinished(users)
             return unfinished.isEmpty
         }, "not finished: \(unfinished)")
         _ = try await a.services.notifier.drain()
         _ = try await b.services.notifier.drain()
         for user in users {
-            let ready = await a.telegram.messages(to: user.id).filter { $0.text.contains("готов!") }.count
+            let ready = await a.messageCount(containing: "готов!", to: user)
             #expect(ready == 1, "user \(user.id) got \(ready) ready messages")
             let ledger = try await a.services.store.ledger(userId: user.id).map(\.kind)
             #expect(ledger == [.grant, .charge], "user \(user.id): \(ledger)")

@@ -3,12 +3,15 @@ import Foundation
 import SupportKit
 import Testing
 
-/// moto's S3-compatible server from PyPI, started per test on a free loopback port.
+/// moto's S3-compatible server from PyPI: the one `.ci/run` started (`AISHA_TEST_S3_ENDPOINT`), or else one
+/// started for the test on a free loopback port.
 final class MotoServer: Sendable {
-    let process: Process
+    let process: Process?
     let endpoint: String
+    static let shared = ProcessInfo.processInfo.environment["AISHA_TEST_S3_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 }
 
     static var available: Bool {
+        if shared != nil { return true }
         let probe = Process()
         probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         probe.arguments = ["python3", "-c", "import moto.server"]
@@ -20,8 +23,14 @@ final class MotoServer: Sendable {
     }
 
     init() async throws {
+        if let shared = Self.shared {
+            endpoint = shared
+            process = nil
+            return
+        }
         let port = LoopbackPort.free()
-        process = Process()
+        let process = Process()
+        self.process = process
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", "\(port)"]
         process.standardOutput = FileHandle.nullDevice
@@ -37,7 +46,10 @@ final class MotoServer: Sendable {
         }
     }
 
-    func stop() { process.terminate() }
+    func stop() { process?.terminate() }
+
+    /// A bucket name of its own, so tests sharing a server never see each other's objects.
+    static func bucket(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())" }
 }
 
 @Suite("S3-compatible object store against moto's server", .enabled(if: MotoServer.available, "needs python3 with moto[server] (pip install 'moto[server]')"))
@@ -47,7 +59,7 @@ struct S3ObjectStoreTests {
         let moto = try await MotoServer()
         defer { moto.stop() }
         let time = TimeSource.live
-        let store = S3ObjectStore(endpoint: moto.endpoint, bucket: "aisha-test", accessKey: "test", secretKey: "test", time: time)
+        let store = S3ObjectStore(endpoint: moto.endpoint, bucket: MotoServer.bucket("aisha-test"), accessKey: "test", secretKey: "test", time: time)
         try await store.createBucketIfMissing()
         try await store.createBucketIfMissing()
         let data = PNGEncoder.bilevel(width: 64, height: 64, seed: 3)
@@ -73,14 +85,15 @@ struct S3TrainingTests {
     func archiveFromBucket() async throws {
         let moto = try await MotoServer()
         defer { moto.stop() }
-        let store = S3ObjectStore(endpoint: moto.endpoint, bucket: "aisha", accessKey: "test", secretKey: "test")
+        let bucket = MotoServer.bucket("aisha")
+        let store = S3ObjectStore(endpoint: moto.endpoint, bucket: bucket, accessKey: "test", secretKey: "test")
         try await store.createBucketIfMissing()
         try await BotHarness.run(objects: store) { bot in
             try await bot.createAvatar(type: "Художественный")
             try await bot.tap("Начать обучение")
             let submit = try #require(await bot.fal.journalEntries().first { $0.kind == "submit" })
             let dataURL = try #require(submit.input?["data_url"]?.stringValue)
-            #expect(dataURL.hasPrefix("\(moto.endpoint)/aisha/archives/"))
+            #expect(dataURL.hasPrefix("\(moto.endpoint)/\(bucket)/archives/"))
             #expect(dataURL.contains("X-Amz-Signature="))
             await bot.fal.waitUntilIdle()
             #expect(await bot.fal.snapshots().first?.imageCount == 12)

@@ -172,7 +172,7 @@ struct PostgresSetupTests {
             for _ in 0..<4 { group.addTask { try await PostgresAvatarStore(url: url, logger: .quiet) } }
             return try await group.reduce(into: []) { $0.append($1) }
         }
-        let names = try await stores[0].read { try await $0.all("SELECT name FROM schema_migrations ORDER BY name", logger: .quiet) { try $0["name", as: String.self] } }
+        let names = try await stores[0].autocommit { try await $0.all("SELECT name FROM schema_migrations ORDER BY name", logger: .quiet) { try $0["name", as: String.self] } }
         #expect(names == PostgresMigrations.all.map(\.name).sorted())
         for store in stores { await store.close() }
         await #expect(throws: PostgresStoreError.self) { try await PostgresAvatarStore(url: "postgres://x@127.0.0.1:1/db?schema=bad-name") }

@@ -139,13 +139,12 @@ struct TrainingFlowTests {
             try await bot.createAvatar(type: "Портретный")
             try await bot.tap("Начать обучение")
             #expect(await bot.lastText().contains("не ответил вовремя"))
-            let submits = { await bot.fal.journalEntries().filter { $0.kind == "submit" && $0.verdict == "accepted" }.count }
-            #expect(await submits() == 1)
+            #expect(await bot.acceptedSubmits() == 1)
             #expect(try await bot.avatar()?.status == .training)
             await bot.advance(.seconds(1000))
             #expect(try await eventually { try await bot.avatar()?.status == .completed })
             #expect(await eventually { await bot.lastText().contains("готов!") })
-            #expect(await submits() == 1)
+            #expect(await bot.acceptedSubmits() == 1)
             #expect(try await bot.services.store.ledger(userId: BotHarness.anna.id).map(\.kind) == [.grant, .charge])
         }
     }

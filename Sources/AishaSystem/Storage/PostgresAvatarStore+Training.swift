@@ -81,7 +81,7 @@ extension PostgresAvatarStore {
     }
 
     public func staleTrainings(before: Date) async throws -> [Avatar] {
-        try await read {
+        try await autocommit {
             try await $0.all(
                 "SELECT * FROM avatars WHERE status = 'training' AND fal_request_id IS NOT NULL AND updated_at < \(before.timeIntervalSince1970) ORDER BY updated_at",
                 logger: logger, Avatar.init(pg:))
@@ -99,7 +99,7 @@ extension PostgresAvatarStore {
     }
 
     public func unconfirmedTrainings(pendingBefore: Date, submittingBefore: Date) async throws -> [Avatar] {
-        try await read {
+        try await autocommit {
             try await $0.all(
                 """
                 SELECT a.* FROM avatars a JOIN submissions s ON s.avatar_id = a.id AND s.attempt = a.training_attempt
@@ -112,7 +112,7 @@ extension PostgresAvatarStore {
     }
 
     public func touchTraining(avatarId: UUID, progress: Int?, now: Date) async throws {
-        try await read {
+        try await autocommit {
             try await $0.run(
                 "UPDATE avatars SET progress = COALESCE(\(progress), progress), updated_at = \(now.timeIntervalSince1970) WHERE id = \(avatarId.uuidString) AND status = 'training'",
                 logger: logger)
@@ -120,13 +120,13 @@ extension PostgresAvatarStore {
     }
 
     public func ledger(userId: Int64) async throws -> [LedgerEntry] {
-        try await read { try await $0.all("SELECT * FROM ledger WHERE user_id = \(userId) ORDER BY id", logger: logger, LedgerEntry.init(pg:)) }
+        try await autocommit { try await $0.all("SELECT * FROM ledger WHERE user_id = \(userId) ORDER BY id", logger: logger, LedgerEntry.init(pg:)) }
     }
 
     // MARK: Outbox
 
     public func enqueue(_ draft: NotificationDraft, now: Date) async throws {
-        try await read { try await insertNotification($0, draft, now: now) }
+        try await autocommit { try await insertNotification($0, draft, now: now) }
     }
 
     /// Due notifications, oldest first and only the first waiting one per chat, claimed until `leaseUntil`;
@@ -147,7 +147,7 @@ extension PostgresAvatarStore {
     }
 
     public func nextNotificationDue() async throws -> Date? {
-        let due = try await read {
+        let due = try await autocommit {
             try await $0.first(
                 """
                 SELECT MIN(GREATEST(next_attempt_at, COALESCE(claimed_until, 0))) AS due FROM outbox o WHERE state = 'pending'
@@ -159,14 +159,14 @@ extension PostgresAvatarStore {
     }
 
     public func markNotificationSent(id: Int64, now: Date) async throws {
-        try await read {
+        try await autocommit {
             try await $0.run(
                 "UPDATE outbox SET state = 'sent', sent_at = \(now.timeIntervalSince1970), attempts = attempts + 1, claimed_until = NULL WHERE id = \(id)", logger: logger)
         }
     }
 
     public func rescheduleNotification(id: Int64, at: Date, error: String) async throws {
-        try await read {
+        try await autocommit {
             try await $0.run(
                 "UPDATE outbox SET next_attempt_at = \(at.timeIntervalSince1970), attempts = attempts + 1, last_error = \(error), claimed_until = NULL WHERE id = \(id)",
                 logger: logger)
@@ -174,7 +174,7 @@ extension PostgresAvatarStore {
     }
 
     public func dropNotification(id: Int64, reason: String, now: Date) async throws {
-        try await read {
+        try await autocommit {
             try await $0.run("UPDATE outbox SET state = 'dropped', last_error = \(reason), attempts = attempts + 1, claimed_until = NULL WHERE id = \(id)", logger: logger)
         }
     }

@@ -62,7 +62,8 @@ public final class PostgresAvatarStore: AvatarStore {
         try await client.withConnection { try await $0.run("DROP SCHEMA IF EXISTS \(unescaped: schema) CASCADE", logger: logger) }
     }
 
-    func read<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+    /// One connection, no transaction: reads, and changes that are a single statement.
+    func autocommit<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         try await client.withConnection { try await body($0) }
     }
 
@@ -97,22 +98,22 @@ public final class PostgresAvatarStore: AvatarStore {
     }
 
     public func user(id: Int64) async throws -> User? {
-        try await read { try await $0.first("SELECT * FROM users WHERE id = \(id)", logger: logger, User.init(pg:)) }
+        try await autocommit { try await $0.first("SELECT * FROM users WHERE id = \(id)", logger: logger, User.init(pg:)) }
     }
 
     public func setUserBlocked(id: Int64, blocked: Bool) async throws {
-        try await read { try await $0.run("UPDATE users SET blocked = \(blocked) WHERE id = \(id)", logger: logger) }
+        try await autocommit { try await $0.run("UPDATE users SET blocked = \(blocked) WHERE id = \(id)", logger: logger) }
     }
 
     public func conversation(userId: Int64) async throws -> ConversationState {
-        let json = try await read { try await $0.first("SELECT state FROM conversations WHERE user_id = \(userId)", logger: logger) { try $0["state", as: String.self] } }
+        let json = try await autocommit { try await $0.first("SELECT state FROM conversations WHERE user_id = \(userId)", logger: logger) { try $0["state", as: String.self] } }
         guard let json else { return ConversationState() }
         return (try? JSONDecoder().decode(ConversationState.self, from: Data(json.utf8))) ?? ConversationState()
     }
 
     public func saveConversation(userId: Int64, _ state: ConversationState, now: Date) async throws {
         let json = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
-        try await read {
+        try await autocommit {
             try await $0.run(
                 """
                 INSERT INTO conversations (user_id, state, updated_at) VALUES (\(userId), \(json), \(now.timeIntervalSince1970))
@@ -124,7 +125,7 @@ public final class PostgresAvatarStore: AvatarStore {
     // MARK: Avatars and photos
 
     public func createAvatar(_ avatar: Avatar) async throws {
-        try await read { db in
+        try await autocommit { db in
             let a = avatar
             try await db.run(
                 """
@@ -139,15 +140,15 @@ public final class PostgresAvatarStore: AvatarStore {
     }
 
     public func avatar(id: UUID) async throws -> Avatar? {
-        try await read { try await $0.first("SELECT * FROM avatars WHERE id = \(id.uuidString)", logger: logger, Avatar.init(pg:)) }
+        try await autocommit { try await $0.first("SELECT * FROM avatars WHERE id = \(id.uuidString)", logger: logger, Avatar.init(pg:)) }
     }
 
     public func avatars(ownerId: Int64) async throws -> [Avatar] {
-        try await read { try await $0.all("SELECT * FROM avatars WHERE owner_id = \(ownerId) ORDER BY created_at, id", logger: logger, Avatar.init(pg:)) }
+        try await autocommit { try await $0.all("SELECT * FROM avatars WHERE owner_id = \(ownerId) ORDER BY created_at, id", logger: logger, Avatar.init(pg:)) }
     }
 
     public func avatar(requestId: String) async throws -> Avatar? {
-        try await read { try await $0.first("SELECT * FROM avatars WHERE fal_request_id = \(requestId)", logger: logger, Avatar.init(pg:)) }
+        try await autocommit { try await $0.first("SELECT * FROM avatars WHERE fal_request_id = \(requestId)", logger: logger, Avatar.init(pg:)) }
     }
 
     @discardableResult
@@ -186,17 +187,17 @@ public final class PostgresAvatarStore: AvatarStore {
     }
 
     public func photos(avatarId: UUID) async throws -> [AvatarPhoto] {
-        try await read { try await $0.all("SELECT * FROM avatar_photos WHERE avatar_id = \(avatarId.uuidString) ORDER BY position", logger: logger, AvatarPhoto.init(pg:)) }
+        try await autocommit { try await $0.all("SELECT * FROM avatar_photos WHERE avatar_id = \(avatarId.uuidString) ORDER BY position", logger: logger, AvatarPhoto.init(pg:)) }
     }
 
     // MARK: Settings
 
     public func setting(_ key: String) async throws -> String? {
-        try await read { try await $0.first("SELECT value FROM settings WHERE key = \(key)", logger: logger) { try $0["value", as: String.self] } }
+        try await autocommit { try await $0.first("SELECT value FROM settings WHERE key = \(key)", logger: logger) { try $0["value", as: String.self] } }
     }
 
     public func setSetting(_ key: String, _ value: String) async throws {
-        try await read {
+        try await autocommit {
             try await $0.run("INSERT INTO settings (key, value) VALUES (\(key), \(value)) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", logger: logger)
         }
     }
