@@ -118,7 +118,16 @@ private let sharedClient = HTTPClient(
 
 extension Data {
     /// Lowercase hex of the bytes.
-    public var hexString: String { map { String(format: "%02x", $0) }.joined() }
+    public var hexString: String {
+        let digits = Array("0123456789abcdef".utf8)
+        return String(unsafeUninitializedCapacity: count * 2) { buffer in
+            for (index, byte) in enumerated() {
+                buffer[2 * index] = digits[Int(byte >> 4)]
+                buffer[2 * index + 1] = digits[Int(byte & 0x0F)]
+            }
+            return count * 2
+        }
+    }
 
     /// base64url without padding (JWK encoding).
     public var base64URLEncoded: String {

@@ -127,9 +127,21 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Signed webhooks posted to status_update.") var webhooks = 2_000
     @Option(help: "Jobs finished before measuring mock-fal's RSS.") var jobs = 10_000
     @Option(help: "Write the figures as JSON here.") var json: String?
+    @Option(
+        help: "Measure only these parts, comma-separated: \(Bench.Part.allCases.map(\.rawValue).joined(separator: ", ")).",
+        transform: { text in
+            try Set(text.split(separator: ",").map { name in
+                guard let part = Bench.Part(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                    throw ValidationError("unknown part '\(name)'; use \(Bench.Part.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return part
+            })
+        })
+    var only: Set<Bench.Part> = Set(Bench.Part.allCases)
 
     func run() async throws {
         var options = Bench.Options()
+        options.parts = only
         options.scenarios = scenarios
         options.lifecycleRuns = runs
         options.statusRequests = statusRequests

@@ -135,5 +135,6 @@ enum PostgresMigrations {
             ]
         ),
         ("v2-outbox-claims", ["ALTER TABLE outbox ADD COLUMN claimed_until DOUBLE PRECISION"]),
+        ("v3-outbox-pending-per-chat", [SQLiteAvatarStore.pendingPerChatIndex]),
     ]
 }

@@ -8,18 +8,22 @@ extension SQLiteAvatarStore {
             guard avatar.ownerId == ownerId else { throw AishaError.notYourAvatar }
             if avatar.status == .training { throw AishaError.trainingAlreadyStarted }
             guard avatar.status == .readyForTraining || avatar.status == .error else { throw AishaError.staleButton }
-            let photos = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM avatar_photos WHERE avatar_id = ?", arguments: [avatarId.uuidString]) ?? 0
+            let photos =
+                try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM avatar_photos WHERE avatar_id = ?"), arguments: [avatarId.uuidString])
+                ?? 0
             guard photos >= TrainingRules.minPhotos else { throw AishaError.notEnoughPhotos(have: photos) }
-            let balance = try Int.fetchOne(db, sql: "SELECT balance FROM users WHERE id = ?", arguments: [ownerId]) ?? 0
+            let balance = try Int.fetchOne(db.cachedStatement(sql: "SELECT balance FROM users WHERE id = ?"), arguments: [ownerId]) ?? 0
             guard balance >= cost else { throw AishaError.insufficientCredits(balance: balance, cost: cost) }
             let attempt = avatar.trainingAttempt + 1
             if cost > 0 {
                 try Self.insertLedger(
-                    db, LedgerEntry(userId: ownerId, avatarId: avatarId, attempt: attempt, kind: .charge, amount: -cost, reason: "avatar training", createdAt: now))
+                    db,
+                    LedgerEntry(
+                        userId: ownerId, avatarId: avatarId, attempt: attempt, kind: .charge, amount: -cost, reason: "avatar training", createdAt: now
+                    ))
             }
-            try db.execute(
-                sql: "INSERT INTO submissions (avatar_id, attempt, trainer_app, state, created_at) VALUES (?, ?, ?, 'pending', ?)",
-                arguments: [avatarId.uuidString, attempt, trainerApp, now.timeIntervalSince1970])
+            try db.cachedStatement(sql: "INSERT INTO submissions (avatar_id, attempt, trainer_app, state, created_at) VALUES (?, ?, ?, 'pending', ?)")
+                .execute(arguments: [avatarId.uuidString, attempt, trainerApp, now.timeIntervalSince1970])
             avatar.beginAttempt(attempt, trainerApp: trainerApp, now: now)
             try Self.save(db, avatar)
             return TrainingTicket(avatar: avatar, attempt: attempt, charged: cost)
@@ -28,24 +32,28 @@ extension SQLiteAvatarStore {
 
     public func recordSubmission(avatarId: UUID, attempt: Int, requestId: String, now: Date) async throws {
         try await writer.write { db in
-            try db.execute(
-                sql: "UPDATE submissions SET request_id = ?1, state = 'submitted' WHERE avatar_id = ?2 AND attempt = ?3 AND (request_id IS NULL OR request_id = ?1)",
-                arguments: [requestId, avatarId.uuidString, attempt])
-            try db.execute(
+            try db.cachedStatement(
+                sql:
+                    "UPDATE submissions SET request_id = ?1, state = 'submitted' WHERE avatar_id = ?2 AND attempt = ?3 AND (request_id IS NULL OR request_id = ?1)"
+            ).execute(arguments: [requestId, avatarId.uuidString, attempt])
+            try db.cachedStatement(
                 sql: """
                     UPDATE avatars SET fal_request_id = ?1, updated_at = ?2
                     WHERE id = ?3 AND training_attempt = ?4 AND status = 'training' AND (fal_request_id IS NULL OR fal_request_id = ?1)
-                    """,
-                arguments: [requestId, now.timeIntervalSince1970, avatarId.uuidString, attempt])
+                    """
+            ).execute(arguments: [requestId, now.timeIntervalSince1970, avatarId.uuidString, attempt])
         }
     }
 
-    public func abortTraining(avatarId: UUID, attempt: Int, error: String, status: AvatarStatus, notification: NotificationDraft?, now: Date) async throws {
+    public func abortTraining(
+        avatarId: UUID, attempt: Int, error: String, status: AvatarStatus, notification: NotificationDraft?, now: Date
+    ) async throws {
         try await writer.write { db in
             guard var avatar = try Self.fetchAvatar(db, id: avatarId), avatar.trainingAttempt == attempt, avatar.status == .training else { return }
             try Self.refund(db, avatar: avatar, attempt: attempt, now: now)
-            try db.execute(
-                sql: "UPDATE submissions SET state = 'failed' WHERE avatar_id = ? AND attempt = ?", arguments: [avatarId.uuidString, attempt])
+            try db.cachedStatement(sql: "UPDATE submissions SET state = 'failed' WHERE avatar_id = ? AND attempt = ?").execute(arguments: [
+                avatarId.uuidString, attempt,
+            ])
             avatar.status = status
             avatar.errorText = error
             avatar.updatedAt = now
@@ -58,8 +66,12 @@ extension SQLiteAvatarStore {
         requestId: String, _ outcome: TrainingOutcome, now: Date, notify: @escaping @Sendable (Avatar) -> NotificationDraft
     ) async throws -> OutcomeApplication {
         try await writer.write { db in
-            guard var avatar = try Row.fetchOne(db, sql: "SELECT * FROM avatars WHERE fal_request_id = ?", arguments: [requestId]).map(Avatar.init(row:)) else {
-                let owner = try String.fetchOne(db, sql: "SELECT avatar_id FROM submissions WHERE request_id = ?", arguments: [requestId])
+            guard
+                var avatar = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM avatars WHERE fal_request_id = ?"), arguments: [requestId]).map(
+                    Avatar.init(row:))
+            else {
+                let owner = try String.fetchOne(
+                    db.cachedStatement(sql: "SELECT avatar_id FROM submissions WHERE request_id = ?"), arguments: [requestId])
                 if let owner, let id = UUID(uuidString: owner), let avatar = try Self.fetchAvatar(db, id: id) { return .alreadyFinal(avatar) }
                 return .unknownRequest
             }
@@ -68,9 +80,9 @@ extension SQLiteAvatarStore {
             if avatar.status == .error { try Self.refund(db, avatar: avatar, attempt: avatar.trainingAttempt, now: now) }
             avatar.updatedAt = now
             try Self.save(db, avatar)
-            try db.execute(
-                sql: "UPDATE submissions SET state = ? WHERE avatar_id = ? AND attempt = ?",
-                arguments: [avatar.status == .completed ? "completed" : "failed", avatar.id.uuidString, avatar.trainingAttempt])
+            try db.cachedStatement(sql: "UPDATE submissions SET state = ? WHERE avatar_id = ? AND attempt = ?").execute(arguments: [
+                avatar.status == .completed ? "completed" : "failed", avatar.id.uuidString, avatar.trainingAttempt,
+            ])
             try Self.insertNotification(db, notify(avatar), now: now)
             return .applied(avatar)
         }
@@ -79,7 +91,8 @@ extension SQLiteAvatarStore {
     public func staleTrainings(before: Date) async throws -> [Avatar] {
         try await writer.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT * FROM avatars WHERE status = 'training' AND fal_request_id IS NOT NULL AND updated_at < ? ORDER BY updated_at",
+                db.cachedStatement(
+                    sql: "SELECT * FROM avatars WHERE status = 'training' AND fal_request_id IS NOT NULL AND updated_at < ? ORDER BY updated_at"),
                 arguments: [before.timeIntervalSince1970]
             ).map(Avatar.init(row:))
         }
@@ -87,11 +100,9 @@ extension SQLiteAvatarStore {
 
     public func markSubmitting(avatarId: UUID, attempt: Int, now: Date) async throws {
         try await writer.write { db in
-            try db.execute(
-                sql: "UPDATE submissions SET state = 'submitting' WHERE avatar_id = ? AND attempt = ? AND state = 'pending'",
-                arguments: [avatarId.uuidString, attempt])
-            try db.execute(
-                sql: "UPDATE avatars SET updated_at = ? WHERE id = ? AND training_attempt = ? AND status = 'training'",
+            try db.cachedStatement(sql: "UPDATE submissions SET state = 'submitting' WHERE avatar_id = ? AND attempt = ? AND state = 'pending'")
+                .execute(arguments: [avatarId.uuidString, attempt])
+            try db.cachedStatement(sql: "UPDATE avatars SET updated_at = ? WHERE id = ? AND training_attempt = ? AND status = 'training'").execute(
                 arguments: [now.timeIntervalSince1970, avatarId.uuidString, attempt])
         }
     }
@@ -99,13 +110,13 @@ extension SQLiteAvatarStore {
     public func unconfirmedTrainings(pendingBefore: Date, submittingBefore: Date) async throws -> [Avatar] {
         try await writer.read { db in
             try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT a.* FROM avatars a JOIN submissions s ON s.avatar_id = a.id AND s.attempt = a.training_attempt
-                    WHERE a.status = 'training' AND a.fal_request_id IS NULL
-                      AND ((s.state = 'pending' AND a.updated_at < ?) OR (s.state = 'submitting' AND a.updated_at < ?))
-                    ORDER BY a.updated_at
-                    """,
+                db.cachedStatement(
+                    sql: """
+                        SELECT a.* FROM avatars a JOIN submissions s ON s.avatar_id = a.id AND s.attempt = a.training_attempt
+                        WHERE a.status = 'training' AND a.fal_request_id IS NULL
+                          AND ((s.state = 'pending' AND a.updated_at < ?) OR (s.state = 'submitting' AND a.updated_at < ?))
+                        ORDER BY a.updated_at
+                        """),
                 arguments: [pendingBefore.timeIntervalSince1970, submittingBefore.timeIntervalSince1970]
             ).map(Avatar.init(row:))
         }
@@ -113,28 +124,33 @@ extension SQLiteAvatarStore {
 
     public func touchTraining(avatarId: UUID, progress: Int?, now: Date) async throws {
         try await writer.write { db in
-            try db.execute(
-                sql: "UPDATE avatars SET progress = COALESCE(?, progress), updated_at = ? WHERE id = ? AND status = 'training'",
-                arguments: [progress, now.timeIntervalSince1970, avatarId.uuidString])
+            try db.cachedStatement(sql: "UPDATE avatars SET progress = COALESCE(?, progress), updated_at = ? WHERE id = ? AND status = 'training'")
+                .execute(arguments: [progress, now.timeIntervalSince1970, avatarId.uuidString])
         }
     }
 
     public func ledger(userId: Int64) async throws -> [LedgerEntry] {
         try await writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM ledger WHERE user_id = ? ORDER BY id", arguments: [userId]).map(LedgerEntry.init(row:))
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM ledger WHERE user_id = ? ORDER BY id"), arguments: [userId]).map(
+                LedgerEntry.init(row:))
         }
     }
 
     /// Refunds the charge of an attempt once (the ledger's unique key makes a second refund impossible).
     static func refund(_ db: Database, avatar: Avatar, attempt: Int, now: Date) throws {
         let charged = try Int.fetchOne(
-            db, sql: "SELECT -amount FROM ledger WHERE avatar_id = ? AND attempt = ? AND kind = 'charge'",
+            db.cachedStatement(sql: "SELECT -amount FROM ledger WHERE avatar_id = ? AND attempt = ? AND kind = 'charge'"),
             arguments: [avatar.id.uuidString, attempt])
-        let refunded = try Bool.fetchOne(
-            db, sql: "SELECT 1 FROM ledger WHERE avatar_id = ? AND attempt = ? AND kind = 'refund'", arguments: [avatar.id.uuidString, attempt]) ?? false
+        let refunded =
+            try Bool.fetchOne(
+                db.cachedStatement(sql: "SELECT 1 FROM ledger WHERE avatar_id = ? AND attempt = ? AND kind = 'refund'"),
+                arguments: [avatar.id.uuidString, attempt]) ?? false
         guard let charged, charged > 0, !refunded else { return }
         try insertLedger(
-            db, LedgerEntry(userId: avatar.ownerId, avatarId: avatar.id, attempt: attempt, kind: .refund, amount: charged, reason: "training failed", createdAt: now))
+            db,
+            LedgerEntry(
+                userId: avatar.ownerId, avatarId: avatar.id, attempt: attempt, kind: .refund, amount: charged, reason: "training failed",
+                createdAt: now))
     }
 
     // MARK: Outbox
@@ -148,16 +164,18 @@ extension SQLiteAvatarStore {
     public func claimDueNotifications(now: Date, limit: Int, leaseUntil: Date) async throws -> [QueuedNotification] {
         try await writer.write { db in
             let due = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT * FROM outbox o WHERE state = 'pending' AND next_attempt_at <= ?1 AND (claimed_until IS NULL OR claimed_until <= ?1)
-                      AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.chat_id = o.chat_id AND e.state = 'pending' AND e.id < o.id)
-                    ORDER BY id LIMIT ?2
-                    """,
+                db.cachedStatement(
+                    sql: """
+                        SELECT * FROM outbox o WHERE state = 'pending' AND next_attempt_at <= ?1 AND (claimed_until IS NULL OR claimed_until <= ?1)
+                          AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.chat_id = o.chat_id AND e.state = 'pending' AND e.id < o.id)
+                        ORDER BY id LIMIT ?2
+                        """),
                 arguments: [now.timeIntervalSince1970, limit]
             ).map { QueuedNotification(id: $0["id"], draft: Self.draft($0), attempts: $0["attempts"]) }
             for item in due {
-                try db.execute(sql: "UPDATE outbox SET claimed_until = ? WHERE id = ?", arguments: [leaseUntil.timeIntervalSince1970, item.id])
+                try db.cachedStatement(sql: "UPDATE outbox SET claimed_until = ? WHERE id = ?").execute(arguments: [
+                    leaseUntil.timeIntervalSince1970, item.id,
+                ])
             }
             return due
         }
@@ -168,32 +186,36 @@ extension SQLiteAvatarStore {
         try await writer.read { db in
             // Only the first waiting message of each chat can go next; a later one waits for it, however due.
             try Double.fetchOne(
-                db,
-                sql: """
-                    SELECT MIN(MAX(next_attempt_at, COALESCE(claimed_until, 0))) FROM outbox o WHERE state = 'pending'
-                      AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.chat_id = o.chat_id AND e.state = 'pending' AND e.id < o.id)
-                    """)
-                .map(Date.init(timeIntervalSince1970:))
+                db.cachedStatement(
+                    sql: """
+                        SELECT MIN(MAX(next_attempt_at, COALESCE(claimed_until, 0))) FROM outbox o WHERE state = 'pending'
+                          AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.chat_id = o.chat_id AND e.state = 'pending' AND e.id < o.id)
+                        """)
+            )
+            .map(Date.init(timeIntervalSince1970:))
         }
     }
 
     public func markNotificationSent(id: Int64, now: Date) async throws {
         try await writer.write { db in
-            try db.execute(sql: "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1, claimed_until = NULL WHERE id = ?", arguments: [now.timeIntervalSince1970, id])
+            try db.cachedStatement(sql: "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1, claimed_until = NULL WHERE id = ?")
+                .execute(arguments: [now.timeIntervalSince1970, id])
         }
     }
 
     public func rescheduleNotification(id: Int64, at: Date, error: String) async throws {
         try await writer.write { db in
-            try db.execute(
-                sql: "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1, last_error = ?, claimed_until = NULL WHERE id = ?",
-                arguments: [at.timeIntervalSince1970, error, id])
+            try db.cachedStatement(
+                sql: "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1, last_error = ?, claimed_until = NULL WHERE id = ?"
+            ).execute(arguments: [at.timeIntervalSince1970, error, id])
         }
     }
 
     public func dropNotification(id: Int64, reason: String, now: Date) async throws {
         try await writer.write { db in
-            try db.execute(sql: "UPDATE outbox SET state = 'dropped', last_error = ?, attempts = attempts + 1, claimed_until = NULL WHERE id = ?", arguments: [reason, id])
+            try db.cachedStatement(
+                sql: "UPDATE outbox SET state = 'dropped', last_error = ?, attempts = attempts + 1, claimed_until = NULL WHERE id = ?"
+            ).execute(arguments: [reason, id])
         }
     }
 }

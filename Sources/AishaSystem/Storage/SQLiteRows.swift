@@ -44,52 +44,51 @@ extension LedgerEntry {
 
 extension SQLiteAvatarStore {
     static func fetchAvatar(_ db: Database, id: UUID) throws -> Avatar? {
-        try Row.fetchOne(db, sql: "SELECT * FROM avatars WHERE id = ?", arguments: [id.uuidString]).map(Avatar.init(row:))
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM avatars WHERE id = ?"), arguments: [id.uuidString]).map(Avatar.init(row:))
     }
 
     static func insert(_ db: Database, _ a: Avatar) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO avatars (id, owner_id, name, gender, training_type, status, preset, training_attempt, trainer_app,
                   fal_request_id, finetune_id, lora_url, config_url, trigger_word, progress, error_text, created_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
-                a.id.uuidString, a.ownerId, a.name, a.gender.rawValue, a.trainingType?.rawValue, a.status.rawValue, a.preset.rawValue,
-                a.trainingAttempt, a.trainerApp, a.falRequestId, a.finetuneId, a.loraURL, a.configURL, a.triggerWord, a.progress,
-                a.errorText, a.createdAt.timeIntervalSince1970, a.updatedAt.timeIntervalSince1970,
-            ])
+                """
+        ).execute(arguments: [
+            a.id.uuidString, a.ownerId, a.name, a.gender.rawValue, a.trainingType?.rawValue, a.status.rawValue, a.preset.rawValue,
+            a.trainingAttempt, a.trainerApp, a.falRequestId, a.finetuneId, a.loraURL, a.configURL, a.triggerWord, a.progress,
+            a.errorText, a.createdAt.timeIntervalSince1970, a.updatedAt.timeIntervalSince1970,
+        ])
     }
 
     static func save(_ db: Database, _ a: Avatar) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 UPDATE avatars SET name = ?, gender = ?, training_type = ?, status = ?, preset = ?, training_attempt = ?,
                   trainer_app = ?, fal_request_id = ?, finetune_id = ?, lora_url = ?, config_url = ?, trigger_word = ?,
                   progress = ?, error_text = ?, updated_at = ? WHERE id = ?
-                """,
-            arguments: [
-                a.name, a.gender.rawValue, a.trainingType?.rawValue, a.status.rawValue, a.preset.rawValue, a.trainingAttempt,
-                a.trainerApp, a.falRequestId, a.finetuneId, a.loraURL, a.configURL, a.triggerWord, a.progress, a.errorText,
-                a.updatedAt.timeIntervalSince1970, a.id.uuidString,
-            ])
+                """
+        ).execute(arguments: [
+            a.name, a.gender.rawValue, a.trainingType?.rawValue, a.status.rawValue, a.preset.rawValue, a.trainingAttempt,
+            a.trainerApp, a.falRequestId, a.finetuneId, a.loraURL, a.configURL, a.triggerWord, a.progress, a.errorText,
+            a.updatedAt.timeIntervalSince1970, a.id.uuidString,
+        ])
     }
 
     static func insertLedger(_ db: Database, _ e: LedgerEntry) throws {
-        try db.execute(
-            sql: "INSERT INTO ledger (user_id, avatar_id, attempt, kind, amount, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            arguments: [e.userId, e.avatarId?.uuidString, e.attempt, e.kind.rawValue, e.amount, e.reason, e.createdAt.timeIntervalSince1970])
-        try db.execute(sql: "UPDATE users SET balance = balance + ? WHERE id = ?", arguments: [e.amount, e.userId])
+        try db.cachedStatement(sql: "INSERT INTO ledger (user_id, avatar_id, attempt, kind, amount, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [e.userId, e.avatarId?.uuidString, e.attempt, e.kind.rawValue, e.amount, e.reason, e.createdAt.timeIntervalSince1970])
+        try db.cachedStatement(sql: "UPDATE users SET balance = balance + ? WHERE id = ?").execute(arguments: [e.amount, e.userId])
     }
 
     static func insertNotification(_ db: Database, _ draft: NotificationDraft, now: Date) throws {
         let buttons = String(decoding: try JSONEncoder().encode(draft.buttons), as: UTF8.self)
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO outbox (chat_id, text, buttons, dedupe_key, state, attempts, next_attempt_at, created_at)
                 VALUES (?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING
-                """,
-            arguments: [draft.chatId, draft.text, buttons, draft.dedupeKey, now.timeIntervalSince1970, now.timeIntervalSince1970])
+                """
+        ).execute(arguments: [draft.chatId, draft.text, buttons, draft.dedupeKey, now.timeIntervalSince1970, now.timeIntervalSince1970])
     }
 
     static func draft(_ row: Row) -> NotificationDraft {

@@ -23,8 +23,15 @@ public enum Bench {
         public var finishedJobs = 10_000
         /// Folder with the `mock-fal` and `aisha` executables (for RSS and cold start).
         public var binaries: URL?
+        /// The parts to measure (all by default).
+        public var parts = Set(Part.allCases)
 
         public init() {}
+    }
+
+    /// The separately runnable parts of the bench.
+    public enum Part: String, CaseIterable, Sendable {
+        case lifecycle, suite, status, ingestion, processes
     }
 
     public static func run(_ options: Options, progress: @Sendable (String) -> Void) async throws -> [BenchFigure] {
@@ -33,11 +40,12 @@ public enum Bench {
             figures.append(figure)
             progress(row(figure.name, String(format: "%.2f", figure.value), figure.unit, figure.note))
         }
-        for figure in try await lifecycle(options) { add(figure) }
-        for figure in try await suite(options) { add(figure) }
-        for figure in try await QueueLoad.statusThroughput(options) { add(figure) }
-        for figure in try await WebhookLoad.ingestion(options) { add(figure) }
-        if let binaries = options.binaries {
+        let parts = options.parts
+        if parts.contains(.lifecycle) { for figure in try await lifecycle(options) { add(figure) } }
+        if parts.contains(.suite) { for figure in try await suite(options) { add(figure) } }
+        if parts.contains(.status) { for figure in try await QueueLoad.statusThroughput(options) { add(figure) } }
+        if parts.contains(.ingestion) { for figure in try await WebhookLoad.ingestion(options) { add(figure) } }
+        if parts.contains(.processes), let binaries = options.binaries {
             for figure in try await ProcessFigures.measure(binaries: binaries, options: options) { add(figure) }
         }
         return figures

@@ -55,24 +55,26 @@ enum WebhookLoad {
         ]
     }
 
-    /// Trainings under request ids `bench-<n>`, each with the 10 photos a training needs.
+    /// Trainings under request ids `bench-<n>`, each with the 10 photos a training needs, each of another user (as
+    /// trainings in flight are; one chat's messages go one at a time).
     static func seedTrainings(_ services: AishaServices, count: Int) async throws -> [String] {
         let store = services.store
         let now = Date()
-        _ = try await store.ensureUser(id: 1, firstName: "Bench", language: "ru", welcomeCredits: 0, now: now)
         var ids: [String] = []
         for index in 0..<count {
             let id = UUID()
+            let owner = Int64(index + 1)
+            _ = try await store.ensureUser(id: owner, firstName: "Bench \(index)", language: "ru", welcomeCredits: 0, now: now)
             try await store.createAvatar(
                 Avatar(
-                    id: id, ownerId: 1, name: "B\(index)", gender: .female, trainingType: .style, status: .readyForTraining, preset: .balanced,
+                    id: id, ownerId: owner, name: "B\(index)", gender: .female, trainingType: .style, status: .readyForTraining, preset: .balanced,
                     trainingAttempt: 0, triggerWord: Avatar.triggerWord(for: id), progress: 0, createdAt: now, updatedAt: now))
             for photo in 0..<TrainingRules.minPhotos {
                 _ = try await store.addPhoto(
                     AvatarPhoto(id: UUID(), avatarId: id, objectKey: "p/\(index)/\(photo)", sha256: "\(photo)", size: 1, width: 600, height: 600, position: 0),
                     limit: TrainingRules.maxPhotos, now: now)
             }
-            _ = try await store.beginTraining(avatarId: id, ownerId: 1, cost: 0, trainerApp: "fal-ai/flux-pro-trainer", now: now)
+            _ = try await store.beginTraining(avatarId: id, ownerId: owner, cost: 0, trainerApp: "fal-ai/flux-pro-trainer", now: now)
             try await store.recordSubmission(avatarId: id, attempt: 1, requestId: "bench-\(index)", now: now)
             ids.append("bench-\(index)")
         }
