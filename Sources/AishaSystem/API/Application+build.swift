@@ -12,8 +12,10 @@ public func buildApplication(_ configuration: AishaConfiguration) async throws -
 }
 
 /// Builds the application around already wired services (tests and the scenario runner keep them).
+/// `backgroundServices: false` serves HTTP only: the caller drives the notifier and poller itself (benchmarks).
 public func buildApplication(
-    _ services: AishaServices, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    _ services: AishaServices, backgroundServices runsBackground: Bool = true,
+    onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let router = Router()
     router.add(middleware: LogRequestsMiddleware(.debug))
@@ -30,7 +32,7 @@ public func buildApplication(
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "aisha"),
-        services: backgroundServices(services),
+        services: runsBackground ? backgroundServices(services) : [],
         onServerRunning: { channel in
             services.endpoint.learn(from: channel)
             if configuration.role.runsBot, configuration.telegramMode == .webhook { await registerTelegramWebhook(services) }

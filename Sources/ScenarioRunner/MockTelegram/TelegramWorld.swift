@@ -72,6 +72,11 @@ public actor TelegramWorld {
 
     // MARK: The user's side (scenario steps)
 
+    /// Users who have started the bot earlier: the bot may write to them (benchmarks; scenarios send `/start`).
+    public func startedBot(userIds: some Sequence<Int64>) {
+        knownChats.formUnion(userIds)
+    }
+
     /// A user writes to the bot: the update is pushed to the webhook (and its answer awaited) or queued for getUpdates.
     @discardableResult
     public func userSends(from user: ScenarioUser, text: String? = nil, photo: [JSONValue]? = nil, document: JSONValue? = nil, mediaGroup: String? = nil) async -> Int {
