@@ -1,34 +1,38 @@
 import Clocks
 import Foundation
 
+
 /// The injected notion of time: a clock to sleep on and the wall-clock date that clock stands for.
 ///
 /// Live code uses `.live` (ContinuousClock + `Date()`); tests and the scenario runner use `.virtual`, a
-/// `TestClock` whose advances move the dates too, so a 20-minute training takes no real time.
+/// `VirtualClock` whose advances move the dates too, so a 20-minute training takes no real time.
+///
+/// Code that runs on a time source says which of its work counts (`work`, `task`, `hold`): on virtual time the clock
+/// moves on only when that work has finished or sleeps on the clock; on live time these cost nothing.
 public struct TimeSource: Sendable {
     public let clock: AnyClock<Duration>
     private let origin: AnyClock<Duration>.Instant
     private let originDate: Date
-    /// The test clock behind a virtual time source, for code that advances it (control API, scenario steps).
-    public let testClock: TestClock<Duration>?
+    /// The clock behind a virtual time source, for code that advances it (control API, scenario steps).
+    public let virtualClock: VirtualClock?
 
-    private init(clock: AnyClock<Duration>, originDate: Date, testClock: TestClock<Duration>?) {
+    private init(clock: AnyClock<Duration>, originDate: Date, virtualClock: VirtualClock?) {
         self.clock = clock
         self.origin = clock.now
         self.originDate = originDate
-        self.testClock = testClock
+        self.virtualClock = virtualClock
     }
 
     public static var live: TimeSource {
-        TimeSource(clock: AnyClock(ContinuousClock()), originDate: Date(), testClock: nil)
+        TimeSource(clock: AnyClock(ContinuousClock()), originDate: Date(), virtualClock: nil)
     }
 
     /// Virtual time, starting at `start`, moved only by `advance`.
-    public static func virtual(_ clock: TestClock<Duration> = TestClock(), start: Date = Date()) -> TimeSource {
-        TimeSource(clock: AnyClock(clock), originDate: start, testClock: clock)
+    public static func virtual(_ clock: VirtualClock = VirtualClock(), start: Date = Date()) -> TimeSource {
+        TimeSource(clock: AnyClock(clock), originDate: start, virtualClock: clock)
     }
 
-    public var isVirtual: Bool { testClock != nil }
+    public var isVirtual: Bool { virtualClock != nil }
 
     /// The current date on this time source.
     public func now() -> Date {
@@ -47,9 +51,55 @@ public struct TimeSource: Sendable {
         if wait > 0 { try await sleep(for: .seconds(wait)) }
     }
 
-    /// Advances virtual time, running every sleeper whose deadline passes. No effect on live time.
+    /// Advances virtual time, running every sleeper whose deadline passes and letting its work finish. No effect
+    /// on live time.
     public func advance(by duration: Duration) async {
-        await testClock?.advance(by: duration)
+        await virtualClock?.advance(by: duration)
+    }
+
+    /// Waits until the counted work has finished (virtual time; returns at once on live time).
+    public func settle() async {
+        await virtualClock?.settle()
+    }
+
+    /// Runs `body` as counted work. It may sleep on the clock (it stops counting while asleep) but should not wait for
+    /// anything else that needs the clock to move; `idle` marks such waits.
+    public func work<T>(isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> T) async rethrows -> T {
+        guard let virtualClock else { return try await body() }
+        let token = Activity.Token(virtualClock.activity)
+        defer { token.release() }
+        return try await Activity.Token.$current.withValue(token) {
+            token.adoptCurrentTask()
+            return try await body()
+        }
+    }
+
+    /// Starts a task that counts as work from this moment, before it first runs, until it ends.
+    @discardableResult
+    public func task(_ body: @escaping @Sendable () async -> Void) -> Task<Void, Never> {
+        guard let virtualClock else { return Task { await body() } }
+        let token = Activity.Token(virtualClock.activity)
+        return Task {
+            await Activity.Token.$current.withValue(token) {
+                token.adoptCurrentTask()
+                await body()
+            }
+            token.release()
+        }
+    }
+
+    /// Counts work that another task will take up (a queued notification): released by whoever does it.
+    public func hold() -> Activity.Token? {
+        virtualClock.map { Activity.Token($0.activity) }
+    }
+
+    /// Runs `body`, a wait for something other than the clock (a kick), without counting as work; whoever ends the
+    /// wait must count what follows (`hold`).
+    public func idle<T>(isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> T) async rethrows -> T {
+        guard let token = Activity.Token.current, token.isOwnedByCurrentTask else { return try await body() }
+        token.release()
+        defer { token.reacquire() }
+        return try await body()
     }
 }
 

@@ -1,5 +1,4 @@
 import AishaSystem
-import Clocks
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -23,7 +22,7 @@ struct BotHarness: Sendable {
         losesAnswer: @escaping @Sendable (OutgoingRequest) -> Bool = { _ in false },
         _ body: @Sendable (BotHarness) async throws -> Void
     ) async throws {
-        let time = TimeSource.virtual(TestClock(), start: Date(timeIntervalSince1970: 1_790_000_000))
+        let time = TimeSource.virtual(VirtualClock(), start: Date(timeIntervalSince1970: 1_790_000_000))
         var falConfiguration = MockFALConfiguration(contracts: try .bundled(), time: time)
         falConfiguration.stepDuration = .seconds(1)
         configureFAL(&falConfiguration)

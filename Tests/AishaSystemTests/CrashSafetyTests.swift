@@ -1,5 +1,4 @@
 import AishaSystem
-import Clocks
 import Foundation
 import HummingbirdTesting
 import MockFAL
@@ -17,7 +16,7 @@ struct CrashSafetyTests {
     func crash(
         at point: TrainingCheckpoint, faults: [FaultRule] = [], _ after: @Sendable (BotHarness) async throws -> Void
     ) async throws {
-        let time = TimeSource.virtual(TestClock(), start: Date(timeIntervalSince1970: 1_790_000_000))
+        let time = TimeSource.virtual(VirtualClock(), start: Date(timeIntervalSince1970: 1_790_000_000))
         var falConfiguration = MockFALConfiguration(contracts: try .bundled(), time: time)
         falConfiguration.stepDuration = .seconds(1)
         let fal = FALQueue(configuration: falConfiguration, logger: .quiet)

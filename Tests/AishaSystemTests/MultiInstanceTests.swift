@@ -1,5 +1,4 @@
 @testable import AishaSystem
-import Clocks
 import Foundation
 import HummingbirdTesting
 import MockFAL
@@ -15,7 +14,7 @@ struct MultiInstanceTests {
     @Test("conversations split across instances, confirm delivered to both, webhooks dropped or tripled: one submission and one ready message per avatar")
     func twoInstances() async throws {
         let url = try #require(TestPostgres.freshURL())
-        let time = TimeSource.virtual(TestClock(), start: Date(timeIntervalSince1970: 1_790_000_000))
+        let time = TimeSource.virtual(VirtualClock(), start: Date(timeIntervalSince1970: 1_790_000_000))
         var falConfiguration = MockFALConfiguration(contracts: try .bundled(), time: time)
         falConfiguration.stepDuration = .seconds(1)
         falConfiguration.seed = 7

@@ -1,4 +1,3 @@
-import Clocks
 import Foundation
 import Logging
 import MockFAL
@@ -43,7 +42,7 @@ func photoZip(count: Int, size: Int = 512, extra: [String: Data] = [:]) throws -
 
 /// A queue on virtual time with a stub transport.
 struct Harness {
-    let clock = TestClock<Duration>()
+    let clock = VirtualClock()
     let transport = StubTransport()
     let queue: FALQueue
     let configuration: MockFALConfiguration
@@ -82,10 +81,7 @@ struct Harness {
     func advance(_ duration: Duration) async {
         await queue.waitUntilIdle()
         await clock.advance(by: duration)
-        for _ in 0..<3 {
-            for _ in 0..<20 { await Task.yield() }
-            await queue.waitUntilIdle()
-        }
+        await queue.waitUntilIdle()
     }
 
     static let styleInput: JSONValue = [

@@ -19,6 +19,7 @@ public func buildApplication(
 ) -> some ApplicationProtocol {
     let router = Router()
     router.add(middleware: LogRequestsMiddleware(.debug))
+    router.add(middleware: CountedWorkMiddleware(time: services.time))
     router.get("health") { _, _ in
         _ = try await services.store.setting("health")
         return Response.json(["status": "ok"])
@@ -62,6 +63,15 @@ private func backgroundServices(_ services: AishaServices) -> [any Service] {
                 logger: services.logger))
     }
     return list
+}
+
+/// Each request is counted work on the time source: virtual time waits for the webhook or update being handled.
+struct CountedWorkMiddleware<Context: RequestContext>: RouterMiddleware {
+    let time: TimeSource
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        try await time.work { try await next(request, context) }
+    }
 }
 
 extension Response {

@@ -16,6 +16,8 @@ public actor Notifier: Service {
     /// How long a claimed notification stays with this sender before another may take it (a sender that died).
     static let claimLease: TimeInterval = 1800
     private var kicked = false
+    private var pendingKick: Activity.Token?
+    private var looping = false
     private var waiter: CheckedContinuation<Void, Never>?
     /// One drain at a time, so a notification is never picked up twice.
     private var draining = false
@@ -31,6 +33,8 @@ public actor Notifier: Service {
 
     /// Wakes the loop now (something was queued).
     public func kick() {
+        // Counted until the drain it causes has begun (only while the loop runs: nobody else would release it).
+        if looping, pendingKick == nil { pendingKick = time.hold() }
         if let waiter {
             self.waiter = nil
             waiter.resume()
@@ -40,12 +44,28 @@ public actor Notifier: Service {
     }
 
     public func run() async throws {
+        setLooping(true)
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do { try await self.drain() } catch { self.logger.error("outbox drain failed: \(error)") }
-                await self.waitForWork()
+            await self.time.work {
+                while !Task.isCancelled {
+                    await self.takeKick()
+                    do { try await self.drain() } catch { self.logger.error("outbox drain failed: \(error)") }
+                    await self.waitForWork()
+                }
             }
         }
+        setLooping(false)
+    }
+
+    private func setLooping(_ on: Bool) {
+        looping = on
+        if !on { takeKick() }
+    }
+
+    /// The drain about to begin is counted by the loop itself now.
+    private func takeKick() {
+        pendingKick?.release()
+        pendingKick = nil
     }
 
     private func waitForWork() async {
@@ -62,14 +82,16 @@ public actor Notifier: Service {
             return
         }
         let time = self.time
-        let timer = Task { [weak self, wakeAt] in
+        let timer = time.task { [weak self, wakeAt] in
             try? await time.sleep(until: wakeAt)
             await self?.kick()
         }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { waiter = $0 }
-        } onCancel: {
-            Task { await self.kick() }
+        await time.idle {  // the kick that ends the wait is counted (pendingKick)
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { waiter = $0 }
+            } onCancel: {
+                Task { await self.kick() }
+            }
         }
         timer.cancel()
         kicked = false

@@ -17,13 +17,15 @@ public struct TrainingPoller: Service {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            // Ticks on a fixed grid of absolute times: a poll that ends late (or a clock that jumped) does not push
-            // the next one back; missed ticks collapse into one immediate poll.
-            var next = time.now().addingTimeInterval(interval.timeInterval)
-            while !Task.isCancelled {
-                do { try await time.sleep(until: next) } catch { return }
-                await pollOnce()
-                next = max(next.addingTimeInterval(interval.timeInterval), time.now())
+            // Counted work between its sleeps, so a poll finishes before the clock moves on. Ticks on a fixed grid of
+            // absolute times: a poll that ends late does not push the next one back; missed ticks collapse into one.
+            await time.work {
+                var next = time.now().addingTimeInterval(interval.timeInterval)
+                while !Task.isCancelled {
+                    do { try await time.sleep(until: next) } catch { return }
+                    await pollOnce()
+                    next = max(next.addingTimeInterval(interval.timeInterval), time.now())
+                }
             }
         }
     }

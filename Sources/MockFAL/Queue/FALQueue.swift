@@ -223,7 +223,7 @@ public actor FALQueue {
 
     func spawn(_ work: @escaping @Sendable (FALQueue) async -> Void) {
         let key = UUID()
-        tasks[key] = Task { [weak self] in
+        tasks[key] = configuration.time.task { [weak self] in
             guard let self else { return }
             await work(self)
             await self.taskFinished(key)

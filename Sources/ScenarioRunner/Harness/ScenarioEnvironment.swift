@@ -1,5 +1,4 @@
 import AishaSystem
-import Clocks
 import Foundation
 import Logging
 import MockFAL
@@ -58,7 +57,7 @@ final class ScenarioEnvironment: Sendable {
     ) async throws -> ScenarioEnvironment {
         // MockFAL's jobs run on virtual time, also against an external system (from today, so its webhooks look current).
         let start = external == nil ? Date(timeIntervalSince1970: 1_790_000_000) : Date()
-        let time = realFAL == nil ? TimeSource.virtual(TestClock(), start: start) : .live
+        let time = realFAL == nil ? TimeSource.virtual(VirtualClock(), start: start) : .live
         var scenario = scenario
         // A system that outlives the run keeps its users: each scenario gets user ids of its own there.
         let userOffset: Int64 = external == nil ? 0 : Int64.random(in: 1...1_000_000) * 1_000_000

@@ -156,24 +156,17 @@ final class StepExecutor {
         }
     }
 
-    /// Moves virtual time in slices, letting downloads, webhooks and notifications finish between them, so events
-    /// happen in the order their times say.
+    /// Moves virtual time deadline by deadline; at each, the work it wakes (jobs, webhooks, polls, notifications)
+    /// finishes before time moves on, so events happen in the order their times say.
     func advance(_ duration: Duration) async {
-        let slices = max(1, min(20, Int(duration.timeInterval.rounded(.up))))
-        let slice = duration / slices
-        var moved = Duration.zero
-        for index in 0..<slices {
-            await settle()
-            let step = index == slices - 1 ? duration - moved : slice
-            await env.time.advance(by: step)
-            moved += step
-        }
+        await settle()
+        await env.time.advance(by: duration)
         await settle()
     }
 
+    /// Waits until the counted work and MockFAL's own are done.
     func settle() async {
-        await env.fal.waitUntilIdle()
-        for _ in 0..<10 { await Task.yield() }
+        await env.time.settle()
         await env.fal.waitUntilIdle()
     }
 
