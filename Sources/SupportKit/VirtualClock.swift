@@ -28,10 +28,10 @@ public final class VirtualClock: Clock, Sendable {
     private let state = Mutex(State())
     /// Work started by this clock's sleepers (and anything else counted on it).
     public let activity = Activity()
-    /// How long advancing waits for counted work before it moves on anyway.
+    /// How long advancing waits for counted work before it moves on anyway (generous: a loaded CI machine is slow).
     let patience: Duration
 
-    public init(patience: Duration = .seconds(5)) {
+    public init(patience: Duration = .seconds(30)) {
         self.patience = patience
     }
 

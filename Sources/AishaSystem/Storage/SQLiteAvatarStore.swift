@@ -21,6 +21,9 @@ public final class SQLiteAvatarStore: AvatarStore {
         try Self.migrator.migrate(writer)
     }
 
+    /// The named migrations, oldest first (what a fully migrated database has applied).
+    public static var migrationNames: [String] { migrator.migrations }
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-users-avatars-photos-ledger-outbox") { db in
@@ -74,7 +77,10 @@ public final class SQLiteAvatarStore: AvatarStore {
     // MARK: Users and conversations
 
     public func ensureUser(id: Int64, firstName: String, language: String, welcomeCredits: Int, now: Date) async throws -> User {
-        try await writer.write { db in
+        // Every update a user sends comes here: a known user whose name and language are unchanged costs a read, not
+        // a write transaction (and its fsync).
+        if let known = try await user(id: id), known.firstName == firstName, known.language == language { return known }
+        return try await writer.write { db in
             if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM users WHERE id = ?"), arguments: [id]) {
                 try db.cachedStatement(sql: "UPDATE users SET first_name = ?, language = ? WHERE id = ?").execute(arguments: [
                     firstName, language, id,

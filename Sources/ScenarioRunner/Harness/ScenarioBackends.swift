@@ -38,7 +38,11 @@ public struct ScenarioBackends: Sendable, Equatable {
     }
 
     func databaseURL(folder: URL, id: String) -> String {
-        guard let postgresURL else { return "sqlite://\(folder.appendingPathComponent("aisha.sqlite").path)" }
+        guard let postgresURL else {
+            let file = folder.appendingPathComponent("aisha.sqlite")
+            SQLiteTemplate.copy(to: file)
+            return "sqlite://\(file.path)"
+        }
         return postgresURL + (postgresURL.contains("?") ? "&" : "?") + "schema=scenario_\(id)"
     }
 
@@ -63,5 +67,32 @@ public struct ScenarioBackends: Sendable, Equatable {
             try? await postgres.dropSchema(schema)
         }
         await services.store.close()
+    }
+}
+
+/// An empty SQLite database with every migration applied, kept in the temporary folder under the names of its
+/// migrations: each scenario starts from a copy (migrating a new file was half of an environment's start-up). Without
+/// it (or on a copy failure) AishaSystem migrates the new file itself, as it does in production.
+enum SQLiteTemplate {
+    private static let file: URL? = {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a of the migration names: a new migration, a new template
+        for byte in SQLiteAvatarStore.migrationNames.joined(separator: "\n").utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        let temporary = FileManager.default.temporaryDirectory
+        let file = temporary.appendingPathComponent("aisha-sqlite-template-\(String(hash, radix: 16)).sqlite")
+        if FileManager.default.fileExists(atPath: file.path) { return file }
+        let draft = temporary.appendingPathComponent("aisha-sqlite-template-\(UUID().uuidString).sqlite")
+        do {
+            // Closing the last connection checkpoints the WAL into the file, so the file alone is the database.
+            _ = try SQLiteAvatarStore(path: draft.path)
+            if rename(draft.path, file.path) != 0 { try? FileManager.default.removeItem(at: draft) }
+            return FileManager.default.fileExists(atPath: file.path) ? file : nil
+        } catch {
+            return nil
+        }
+    }()
+
+    static func copy(to destination: URL) {
+        guard let file, !FileManager.default.fileExists(atPath: destination.path) else { return }
+        try? FileManager.default.copyItem(at: file, to: destination)
     }
 }

@@ -1,5 +1,6 @@
 import AishaSystem
 import Foundation
+import Synchronization
 import MockFAL
 import SupportKit
 
@@ -77,12 +78,22 @@ public struct PhotoSpec: Sendable {
 public enum ImageFormat: String, Sendable, CaseIterable {
     case png, jpeg
 
-    /// A valid image of that size whose bytes depend on `seed`.
+    /// A valid image of that size whose bytes depend on `seed`. Generated once per process: scenarios (and every
+    /// bench run) ask for the same seeds again, and encoding cost more than a tenth of a run's photo step.
     public func image(width: Int, height: Int, seed: UInt64) -> Data {
+        let key = GeneratedImage(format: self, width: width, height: height, seed: seed)
+        if let cached = generatedImages.withLock({ $0.images[key] }) { return cached }
+        let data: Data
         switch self {
-        case .png: PNGEncoder.bilevel(width: width, height: height, seed: seed)
-        case .jpeg: JPEGEncoder.grey(width: width, height: height, seed: seed)
+        case .png: data = PNGEncoder.bilevel(width: width, height: height, seed: seed)
+        case .jpeg: data = JPEGEncoder.grey(width: width, height: height, seed: seed)
         }
+        generatedImages.withLock { cache in
+            guard cache.bytes + data.count <= GeneratedImage.cacheLimit else { return }
+            cache.images[key] = data
+            cache.bytes += data.count
+        }
+        return data
     }
 
     public var fileExtension: String { self == .png ? "png" : "jpg" }
@@ -145,3 +156,15 @@ public enum StepAction: Sendable {
         }
     }
 }
+
+/// What a generated image is made from.
+private struct GeneratedImage: Hashable {
+    let format: ImageFormat
+    let width: Int
+    let height: Int
+    let seed: UInt64
+    /// The cache stops growing here (a suite needs a few megabytes).
+    static let cacheLimit = 64 * 1024 * 1024
+}
+
+private let generatedImages = Mutex<(images: [GeneratedImage: Data], bytes: Int)>(([:], 0))
