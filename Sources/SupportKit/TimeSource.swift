@@ -1,6 +1,4 @@
-import Clocks
 import Foundation
-
 
 /// The injected notion of time: a clock to sleep on and the wall-clock date that clock stands for.
 ///
@@ -10,39 +8,44 @@ import Foundation
 /// Code that runs on a time source says which of its work counts (`work`, `task`, `hold`): on virtual time the clock
 /// moves on only when that work has finished or sleeps on the clock; on live time these cost nothing.
 public struct TimeSource: Sendable {
-    public let clock: AnyClock<Duration>
-    private let origin: AnyClock<Duration>.Instant
+    /// Where the clock stood when `originDate` was read.
+    private enum Origin: Sendable {
+        case live(ContinuousClock.Instant)
+        case virtual(VirtualClock.Instant)
+    }
+
+    private let origin: Origin
     private let originDate: Date
     /// The clock behind a virtual time source, for code that advances it (control API, scenario steps).
     public let virtualClock: VirtualClock?
 
-    private init(clock: AnyClock<Duration>, originDate: Date, virtualClock: VirtualClock?) {
-        self.clock = clock
-        self.origin = clock.now
-        self.originDate = originDate
-        self.virtualClock = virtualClock
-    }
-
     public static var live: TimeSource {
-        TimeSource(clock: AnyClock(ContinuousClock()), originDate: Date(), virtualClock: nil)
+        TimeSource(origin: .live(ContinuousClock.now), originDate: Date(), virtualClock: nil)
     }
 
     /// Virtual time, starting at `start`, moved only by `advance`.
     public static func virtual(_ clock: VirtualClock = VirtualClock(), start: Date = Date()) -> TimeSource {
-        TimeSource(clock: AnyClock(clock), originDate: start, virtualClock: clock)
+        TimeSource(origin: .virtual(clock.now), originDate: start, virtualClock: clock)
     }
 
     public var isVirtual: Bool { virtualClock != nil }
 
     /// The current date on this time source.
     public func now() -> Date {
-        originDate.addingTimeInterval(origin.duration(to: clock.now).timeInterval)
+        switch origin {
+        case .live(let instant): originDate.addingTimeInterval(instant.duration(to: .now).timeInterval)
+        case .virtual(let instant): originDate.addingTimeInterval(instant.duration(to: virtualClock?.now ?? instant).timeInterval)
+        }
     }
 
     /// Sleeps on the clock (virtual sleeps end only when the clock is advanced).
     public func sleep(for duration: Duration) async throws {
         guard duration > .zero else { return try Task.checkCancellation() }
-        try await clock.sleep(until: clock.now.advanced(by: duration), tolerance: nil)
+        if let virtualClock {
+            try await virtualClock.sleep(until: virtualClock.now.advanced(by: duration))
+        } else {
+            try await Task.sleep(for: duration)
+        }
     }
 
     /// Sleeps until the clock shows `date`.
