@@ -102,9 +102,9 @@ public enum JSONValue: Sendable, Hashable, Codable, CustomStringConvertible {
         (try? String(decoding: JSONValue.encoder().encode(self), as: UTF8.self)) ?? "<unencodable>"
     }
 
-    /// Parses JSON bytes.
+    /// Parses JSON bytes (strict RFC 8259; the same values `JSONDecoder` gives).
     public static func parse(_ data: Data) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: data)
+        try JSONReader.parse(data)
     }
 
     /// Encodes to compact JSON with sorted keys (stable for journals, diffs and signatures).

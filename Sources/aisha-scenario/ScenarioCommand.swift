@@ -124,7 +124,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Lifecycle runs for median/p99.") var runs = 30
     @Option(help: "Status requests against mock-fal.") var statusRequests = 20_000
     @Option(help: "Concurrent clients.") var clients = 16
-    @Option(help: "Signed webhooks posted to status_update.") var webhooks = 2_000
+    @Option(help: "Signed webhooks posted to status_update (each for a training in flight).") var webhooks = 6_000
     @Option(help: "Jobs finished before measuring mock-fal's RSS.") var jobs = 10_000
     @Option(help: "Write the figures as JSON here.") var json: String?
     @Option(

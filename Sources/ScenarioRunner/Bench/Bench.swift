@@ -19,7 +19,7 @@ public enum Bench {
         public var lifecycleRuns = 30
         public var statusRequests = 20_000
         public var clients = 16
-        public var webhooks = 2_000
+        public var webhooks = 6_000
         public var finishedJobs = 10_000
         /// Folder with the `mock-fal` and `aisha` executables (for RSS and cold start).
         public var binaries: URL?
