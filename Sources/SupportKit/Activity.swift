@@ -22,9 +22,6 @@ public final class Activity: Sendable {
 
     public init() {}
 
-    /// Nothing counted is running.
-    public var isIdle: Bool { state.withLock { $0.running == 0 } }
-
     func enter() {
         state.withLock { $0.running += 1 }
     }
@@ -43,10 +40,12 @@ public final class Activity: Sendable {
     /// Waits until nothing counted is running, or `patience` has passed in real time (work that waits for something
     /// which itself waits for the clock must not stop time forever).
     public func waitUntilIdle(patience: Duration) async {
-        let id = state.withLock { state -> UInt64 in
+        let id = state.withLock { state -> UInt64? in
+            guard state.running > 0 else { return nil }  // the usual case: no timer needed
             state.nextWaiter += 1
             return state.nextWaiter
         }
+        guard let id else { return }
         let timeout = Task {
             try? await Task.sleep(for: patience)
             let waiter = state.withLock { state -> Waiter? in

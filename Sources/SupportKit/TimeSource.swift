@@ -8,24 +8,28 @@ import Foundation
 /// Code that runs on a time source says which of its work counts (`work`, `task`, `hold`): on virtual time the clock
 /// moves on only when that work has finished or sleeps on the clock; on live time these cost nothing.
 public struct TimeSource: Sendable {
-    /// Where the clock stood when `originDate` was read.
+    /// The clock, and where it stood when `originDate` was read.
     private enum Origin: Sendable {
         case live(ContinuousClock.Instant)
-        case virtual(VirtualClock.Instant)
+        case virtual(VirtualClock, VirtualClock.Instant)
     }
 
     private let origin: Origin
     private let originDate: Date
-    /// The clock behind a virtual time source, for code that advances it (control API, scenario steps).
-    public let virtualClock: VirtualClock?
 
     public static var live: TimeSource {
-        TimeSource(origin: .live(ContinuousClock.now), originDate: Date(), virtualClock: nil)
+        TimeSource(origin: .live(ContinuousClock.now), originDate: Date())
     }
 
     /// Virtual time, starting at `start`, moved only by `advance`.
     public static func virtual(_ clock: VirtualClock = VirtualClock(), start: Date = Date()) -> TimeSource {
-        TimeSource(origin: .virtual(clock.now), originDate: start, virtualClock: clock)
+        TimeSource(origin: .virtual(clock, clock.now), originDate: start)
+    }
+
+    /// The clock behind a virtual time source, for code that advances it (control API, scenario steps).
+    public var virtualClock: VirtualClock? {
+        if case .virtual(let clock, _) = origin { return clock }
+        return nil
     }
 
     public var isVirtual: Bool { virtualClock != nil }
@@ -34,7 +38,7 @@ public struct TimeSource: Sendable {
     public func now() -> Date {
         switch origin {
         case .live(let instant): originDate.addingTimeInterval(instant.duration(to: .now).timeInterval)
-        case .virtual(let instant): originDate.addingTimeInterval(instant.duration(to: virtualClock?.now ?? instant).timeInterval)
+        case .virtual(let clock, let instant): originDate.addingTimeInterval(instant.duration(to: clock.now).timeInterval)
         }
     }
 
