@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 import PackageDescription
 
 let package = Package(
@@ -13,7 +13,7 @@ let package = Package(
         .library(name: "ScenarioRunner", targets: ["ScenarioRunner"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0", traits: []),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.0"),
@@ -41,14 +41,20 @@ let package = Package(
                 "SupportKit",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                "CSystemZlib",
             ],
-            resources: [.copy("Contracts/apps")]
+            exclude: ["Contracts/apps"],
+            plugins: ["EmbedContractFiles"]
         ),
+        // The system's zlib, for MockFAL's zip reader (libz is linked by NIO's HTTP compression already).
+        .systemLibrary(name: "CSystemZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // Embeds MockFAL's contract files at build time (no resource bundle, so mock-fal does not link Foundation).
+        .plugin(name: "EmbedContractFiles", capability: .buildTool(), dependencies: ["embed-contract-files"]),
+        .executableTarget(name: "embed-contract-files"),
         .target(
             name: "AishaSystem",
             dependencies: [

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// What an image file's header says: its format and pixel size. Nothing is decoded beyond the header.
 public struct ImageInfo: Sendable, Hashable {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Writes small, valid baseline JPEG files of any size without an image library: a uniform mid-grey image (every
 /// 8×8 block has only a zero DC difference and an end-of-block), with the seed in a comment so different seeds give

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Parses JSON bytes straight into a `JSONValue` (RFC 8259, strict): what `JSONDecoder` decoding `JSONValue` gives,
 /// without its generic `Decodable` machinery, which was a twentieth of a webhook's cost. As there: a number with an

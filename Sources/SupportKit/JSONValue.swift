@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Any JSON value, keeping integers apart from fractional numbers so contracts can check `integer` fields.
 public enum JSONValue: Sendable, Hashable, Codable, CustomStringConvertible {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Writes `JSONValue` as compact JSON with sorted keys — the bytes `JSONEncoder` with `.sortedKeys` and
 /// `.withoutEscapingSlashes` produces, without its per-call set-up (the hot path of every mock and API answer).

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Writes small, valid PNG files (1-bit greyscale, stored deflate) of any size without an image library.
 /// The pattern is drawn from `seed`, so different seeds give different bytes (and different sha256).

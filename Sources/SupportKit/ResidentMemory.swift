@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Resident memory of a process, read from `/proc` (Linux; 0 where it is not available).
 public enum ResidentMemory {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The injected notion of time: a clock to sleep on and the wall-clock date that clock stands for.
 ///
@@ -119,7 +123,7 @@ extension Duration {
 
     /// Parses `500ms`, `1s`, `15m`, `2h`, `1.5s` or a bare number of seconds.
     public init?(parsing text: String) {
-        let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let trimmed = text.trimming(while: \.isWhitespace).lowercased()
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
         for (suffix, factor) in units where trimmed.hasSuffix(suffix) {
             guard let value = Double(trimmed.dropLast(suffix.count)), value >= 0 else { return nil }

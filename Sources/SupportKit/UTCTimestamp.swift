@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -11,17 +15,21 @@ public enum UTCTimestamp {
     /// `2026-09-21T14:13:20.000Z` (ISO 8601 / RFC 3339 with milliseconds).
     public static func iso8601(_ date: Date) -> String {
         let (t, millis) = parts(date)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(t.tm_year) + 1900, Int(t.tm_mon) + 1, Int(t.tm_mday), Int(t.tm_hour),
-            Int(t.tm_min), Int(t.tm_sec), millis)
+        return "\(digits(Int(t.tm_year) + 1900, 4))-\(digits(Int(t.tm_mon) + 1, 2))-\(digits(Int(t.tm_mday), 2))T"
+            + "\(digits(Int(t.tm_hour), 2)):\(digits(Int(t.tm_min), 2)):\(digits(Int(t.tm_sec), 2)).\(digits(millis, 3))Z"
     }
 
     /// `20260921T141320Z` (the compact form SigV4 uses).
     public static func compact(_ date: Date) -> String {
         let (t, _) = parts(date)
-        return String(
-            format: "%04d%02d%02dT%02d%02d%02dZ", Int(t.tm_year) + 1900, Int(t.tm_mon) + 1, Int(t.tm_mday), Int(t.tm_hour), Int(t.tm_min),
-            Int(t.tm_sec))
+        return "\(digits(Int(t.tm_year) + 1900, 4))\(digits(Int(t.tm_mon) + 1, 2))\(digits(Int(t.tm_mday), 2))T"
+            + "\(digits(Int(t.tm_hour), 2))\(digits(Int(t.tm_min), 2))\(digits(Int(t.tm_sec), 2))Z"
+    }
+
+    /// `value` in decimal, zero-padded to `width` digits.
+    private static func digits(_ value: Int, _ width: Int) -> String {
+        let text = String(value)
+        return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
     }
 
     private static func parts(_ date: Date) -> (tm, Int) {

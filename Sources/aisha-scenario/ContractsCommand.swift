@@ -17,7 +17,7 @@ struct ContractsCommand: AsyncParsableCommand {
         @Option(help: "Folder of contract files (default: the ones MockFAL ships).") var contracts: String?
 
         func run() async throws {
-            let catalog = try contracts.map { try ContractCatalog.load(from: URL(fileURLWithPath: $0)) } ?? ContractCatalog.bundled()
+            let catalog = try contracts.map { try ContractCatalog.load(from: $0) } ?? ContractCatalog.bundled()
             let drifts = ContractDrift.check(contracts: catalog, upstream: URL(fileURLWithPath: upstream))
             print(ContractDrift.report(drifts))
             if drifts.contains(where: { !$0.isClean }) { throw ExitCode(1) }

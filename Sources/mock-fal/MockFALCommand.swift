@@ -1,5 +1,9 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Hummingbird
 import Logging
 import MockFAL
@@ -37,7 +41,7 @@ struct MockFALCommand: AsyncParsableCommand {
         guard let step = Duration(parsing: stepDuration), speed > 0 else {
             throw ValidationError("--step-duration must look like 50ms, 1s or 2m, and --speed must be positive")
         }
-        let catalog = try contracts.map { try ContractCatalog.load(from: URL(fileURLWithPath: $0)) } ?? .bundled()
+        let catalog = try contracts.map { try ContractCatalog.load(from: $0) } ?? .bundled()
         var configuration = MockFALConfiguration(contracts: catalog, time: virtualTime ? .virtual() : .live)
         configuration.signatureTime = .live  // receivers check signatures against their own (real) clock
         configuration.host = host

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SupportKit
 
 /// One FAL app's published input contract, loaded from a data file in `Contracts/apps/`.
@@ -131,28 +135,28 @@ public struct ContractCatalog: Sendable {
         self.contracts = Dictionary(contracts.map { ($0.appId, $0) }, uniquingKeysWith: { _, last in last })
     }
 
-    /// The contract files shipped with MockFAL.
+    /// The contract files shipped with MockFAL (`Contracts/apps/`, embedded at build time).
     public static func bundled() throws -> ContractCatalog {
-        guard let folder = Bundle.module.url(forResource: "apps", withExtension: nil) else {
-            throw ContractError.missingFolder("MockFAL resource folder 'apps'")
-        }
-        return try load(from: folder)
+        ContractCatalog(try embeddedContractFiles.map { try decode(Data($0.json.utf8), file: $0.name) })
     }
 
     /// Every `*.json` contract in a folder.
-    public static func load(from folder: URL) throws -> ContractCatalog {
-        let files = try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
-            .filter { $0.pathExtension == "json" }
-            .sorted { $0.lastPathComponent < $1.lastPathComponent }
-        var contracts: [AppContract] = []
-        for file in files {
-            do {
-                contracts.append(try JSONDecoder().decode(AppContract.self, from: Data(contentsOf: file)))
-            } catch {
-                throw ContractError.invalidFile(file.lastPathComponent, String(describing: error))
-            }
+    public static func load(from folder: String) throws -> ContractCatalog {
+        var isFolder = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder else {
+            throw ContractError.missingFolder(folder)
         }
-        return ContractCatalog(contracts)
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".json") }.sorted()
+        return ContractCatalog(
+            try files.map { try decode(Data(contentsOf: URL(filePath: folder).appending(path: $0)), file: $0) })
+    }
+
+    private static func decode(_ json: Data, file: String) throws -> AppContract {
+        do {
+            return try JSONDecoder().decode(AppContract.self, from: json)
+        } catch {
+            throw ContractError.invalidFile(file, String(describing: error))
+        }
     }
 
     /// The contract for an app id; FAL apps may be called with a sub-path (`owner/app/sub/path`).

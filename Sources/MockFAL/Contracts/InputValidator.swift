@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SupportKit
 
 /// One finding about a request body, shaped like an element of FAL's 422 `detail` list.

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SupportKit
 
 /// Someone waiting for journal entries (wait-for-call).

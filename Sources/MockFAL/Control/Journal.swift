@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SupportKit
 
 /// One request MockFAL answered, with its validation verdict.

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Misbehaviour MockFAL can be told to show, per request, per app or globally.
 public struct Fault: Sendable, Codable, Hashable {

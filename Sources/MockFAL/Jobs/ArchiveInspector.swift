@@ -1,6 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SupportKit
-import ZIPFoundation
 
 /// What a training archive held.
 struct ArchiveSummary: Sendable, Hashable {
@@ -25,7 +28,7 @@ public struct ArchiveFetchPolicy: Sendable {
     }
 
     func allows(host: String) -> Bool {
-        let host = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        let host = host.lowercased().trimming { $0 == "[" || $0 == "]" }
         if host == "localhost" || host == "::1" || host.hasPrefix("127.") { return true }
         return allowedHosts.contains(host)
     }
@@ -89,25 +92,22 @@ struct ArchiveInspector: Sendable {
         func failure(_ msg: String, _ type: String, _ ctx: [String: JSONValue]? = nil) -> Result<ArchiveSummary, JobFailure> {
             .failure(.unprocessable(field: rule.field, msg: msg, type: type, input: .string(url), ctx: ctx))
         }
-        guard data.starts(with: [0x50, 0x4B]), let archive = try? Archive(data: data, accessMode: .read, pathEncoding: nil) else {
+        guard data.starts(with: [0x50, 0x4B]), let archive = try? ZipArchive(data) else {
             return failure("The training data is not a valid zip archive", "invalid_archive")
         }
         var images = 0
         var unreadable: [String] = []
-        for entry in archive where entry.type == .file {
-            let path = entry.path
-            let name = (path as NSString).lastPathComponent
-            guard !path.hasPrefix("__MACOSX/"), !name.hasPrefix(".") else { continue }
-            let ext = (name as NSString).pathExtension.lowercased()
-            guard ["jpg", "jpeg", "png", "webp"].contains(ext) else { continue }
-            var head = Data()
-            _ = try? archive.extract(entry, bufferSize: 64 * 1024, skipCRC32: true) { chunk in
-                if head.count < 256 * 1024 { head.append(chunk) }
-            }
-            if let info = ImageProbe.probe(head), rule.formats.contains(info.format.rawValue) {
+        for entry in archive.entries where entry.kind == .file {
+            let name = entry.path.split(separator: "/").last.map(String.init) ?? entry.path
+            guard !entry.path.hasPrefix("__MACOSX/"), !name.hasPrefix(".") else { continue }
+            guard let dot = name.lastIndex(of: "."), ["jpg", "jpeg", "png", "webp"].contains(name[name.index(after: dot)...].lowercased())
+            else { continue }
+            if let head = try? archive.prefix(of: entry, limit: 256 * 1024), let info = ImageProbe.probe(head),
+                rule.formats.contains(info.format.rawValue)
+            {
                 images += 1
             } else {
-                unreadable.append(path)
+                unreadable.append(entry.path)
             }
         }
         if !unreadable.isEmpty {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SupportKit
 
 /// Why a job ended without output: FAL's HTTP status, its `detail` body, and the status-level error fields.

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 import SupportKit
 
@@ -37,7 +41,7 @@ public actor FALQueue {
 
     /// `POST /{app_id}[/{path}]?fal_webhook=…`
     public func submit(path: String, body: Data, webhookURL: String?, baseURL: String, authorization: String?) -> QueueReply {
-        let appPath = path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        let appPath = path.trimming { $0 == "/" }
         var entry = newEntry(method: "POST", path: "/" + appPath, kind: "submit")
         entry.webhookURL = webhookURL
         func answer(_ reply: QueueReply) -> QueueReply {
@@ -175,7 +179,7 @@ public actor FALQueue {
         _ kind: String, _ method: String, _ prefix: String, _ requestId: String, _ suffix: String,
         _ authorization: String?, _ body: (Job) -> QueueReply
     ) -> QueueReply {
-        let prefix = prefix.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        let prefix = prefix.trimming { $0 == "/" }
         var entry = newEntry(method: method, path: "/\(prefix)/requests/\(requestId)\(suffix)", kind: kind)
         entry.requestId = requestId
         var reply: QueueReply

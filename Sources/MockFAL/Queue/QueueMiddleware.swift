@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -38,7 +42,7 @@ struct QueueMiddleware<Context: RequestContext>: RouterMiddleware {
             }
         } else if request.method == .post, segments.count >= 2 {
             let body = try await request.body.collect(upTo: maxBodyBytes)
-            let webhook = request.uri.queryParameters["fal_webhook"].map { String($0).removingPercentEncoding ?? String($0) }
+            let webhook = request.uri.queryParameters["fal_webhook"].map(String.init)  // already percent-decoded
             let base = "http://\(request.head.authority ?? "127.0.0.1")"
             reply = await queue.submit(
                 path: path, body: Data(body.readableBytesView), webhookURL: webhook, baseURL: base,

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SupportKit
 
 /// A webhook waiting to be sent (held back by a `reorder` fault).

@@ -1,5 +1,9 @@
 import Crypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SupportKit
 
 /// The Ed25519 keys MockFAL signs webhooks with, published as a JWKS like FAL's.

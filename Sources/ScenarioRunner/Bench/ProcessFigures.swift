@@ -8,7 +8,7 @@ enum ProcessFigures {
         let falPort = 18_787
         let (fal, falStart) = try await start(binaries.appendingPathComponent("mock-fal"), ["--port", "\(falPort)", "--step-duration", "1ms", "--log-level", "error"], [:], port: falPort)
         figures.append(BenchFigure(name: "mock-fal cold start", value: falStart * 1000, unit: "ms", note: "exec → first 200 on /health"))
-        figures.append(BenchFigure(name: "mock-fal RSS idle", value: rss(fal.processIdentifier), unit: "MB", note: ""))
+        figures.append(BenchFigure(name: "mock-fal RSS idle", value: rss(fal.processIdentifier), unit: "MB", note: foundationNote(fal.processIdentifier)))
         let transport = AsyncHTTPClientTransport()
         let body = try (["prompt": "bench", "num_inference_steps": 1] as JSONValue).jsonData()
         let headers = [("Authorization", "Key bench"), ("Content-Type", "application/json")]
@@ -52,6 +52,12 @@ enum ProcessFigures {
         }
         process.terminate()
         throw StepFailure(message: "\(executable.lastPathComponent) did not answer /health within 30 s")
+    }
+
+    /// Whether the process mapped full Foundation (and with it ICU): 8 MB of mock-fal's idle RSS when it does.
+    static func foundationNote(_ pid: Int32) -> String {
+        guard let maps = try? String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8) else { return "" }
+        return maps.contains("/libFoundation.so") ? "loads full Foundation + ICU" : "FoundationEssentials only"
     }
 
     /// Resident memory in MB from /proc.
