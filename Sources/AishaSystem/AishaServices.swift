@@ -41,11 +41,11 @@ public struct AishaServices: Sendable {
         let fal = FALClient(baseURL: configuration.falQueueBaseURL, key: configuration.falKey, transport: transport)
         let endpoint = PublicEndpoint(configured: configuration.publicBaseURL, host: configuration.host, port: configuration.port)
         let signer = ArchiveURLSigner(secret: configuration.archiveURLSecret, endpoint: endpoint)
+        let notifier = Notifier(store: store, telegram: telegram, time: time, logger: logger)
         let training = TrainingService(
-            store: store, objects: objects, fal: fal, signer: signer,
+            store: store, objects: objects, fal: fal, signer: signer, notifier: notifier,
             settings: TrainingSettings(cost: configuration.avatarCreationCost, styleTrainer: configuration.styleTrainer, endpoint: endpoint),
             time: time, logger: logger, checkpoint: checkpoint)
-        let notifier = Notifier(store: store, telegram: telegram, time: time, logger: logger)
         let results = ResultHandler(store: store, notifier: notifier, time: time, logger: logger)
         let poller = TrainingPoller(
             store: store, fal: fal, results: results, time: time, logger: logger, interval: configuration.pollInterval,

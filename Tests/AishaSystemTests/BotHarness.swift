@@ -20,6 +20,7 @@ struct BotHarness: Sendable {
         cost: Int = 150, welcome: Int = 150, styleTrainer: StyleTrainer = .fluxProTrainer, verify: Bool = true,
         objects: (any ObjectStore)? = nil, configureFAL: (inout MockFALConfiguration) -> Void = { _ in },
         losesAnswer: @escaping @Sendable (OutgoingRequest) -> Bool = { _ in false },
+        checkpoint: @escaping @Sendable (TrainingCheckpoint) async throws -> Void = { _ in },
         _ body: @Sendable (BotHarness) async throws -> Void
     ) async throws {
         let time = TimeSource.virtual(VirtualClock(), start: Date(timeIntervalSince1970: 1_790_000_000))
@@ -38,7 +39,7 @@ struct BotHarness: Sendable {
             configuration.logLevel = .critical
             let services = try await AishaServices.make(
                 configuration, time: time, transport: RoutingTransport(telegram: telegram, losesAnswer: losesAnswer), store: try SQLiteAvatarStore(),
-                objects: objects ?? InMemoryObjectStore(), logger: quiet)
+                objects: objects ?? InMemoryObjectStore(), logger: quiet, checkpoint: checkpoint)
             try await AishaSystem.buildApplication(services).test(.live) { _ in
                 try await body(BotHarness(time: time, fal: fal, telegram: telegram, services: services))
             }

@@ -86,7 +86,10 @@ struct StoreContractTests {
         }
         #expect(tickets.count == 1)
         #expect(try await store.user(id: 7)?.balance == 0)
-        try await store.recordSubmission(avatarId: avatar.id, attempt: 1, requestId: "req-1", now: now)
+        // The announcement is queued once (the submit's answer may follow a webhook that bound the id already).
+        let started = NotificationDraft(chatId: 7, text: "started", dedupeKey: "started:\(avatar.id):1")
+        try await store.recordSubmission(avatarId: avatar.id, attempt: 1, requestId: "req-1", announcement: started, now: now)
+        try await store.recordSubmission(avatarId: avatar.id, attempt: 1, requestId: "req-1", announcement: started, now: now)
         let draft: @Sendable (Avatar) -> NotificationDraft = { NotificationDraft(chatId: $0.ownerId, text: "done", dedupeKey: "outcome:\($0.id)") }
         let applications = await withTaskGroup(of: OutcomeApplication?.self) { group in
             for _ in 0..<8 { group.addTask { try? await store.applyOutcome(requestId: "req-1", .failed(message: "boom"), now: now, notify: draft) } }
@@ -97,8 +100,15 @@ struct StoreContractTests {
         #expect(try await store.user(id: 7)?.balance == 150)
         #expect(try await store.ledger(userId: 7).map(\.kind) == [.grant, .charge, .refund])
         #expect(try await store.applyOutcome(requestId: "nope", .finetune(id: "f"), now: now, notify: draft) == .unknownRequest)
-        let claimed = try await store.claimDueNotifications(now: now, limit: 10, leaseUntil: now.addingTimeInterval(60))
-        #expect(claimed.map(\.draft.text) == ["done"])
+        // A training that has ended is not announced any more.
+        let late = NotificationDraft(chatId: 7, text: "late", dedupeKey: "started:late")
+        try await store.recordSubmission(avatarId: avatar.id, attempt: 1, requestId: "req-1", announcement: late, now: now)
+        var texts: [String] = []
+        while let next = try await store.claimDueNotifications(now: now, limit: 10, leaseUntil: now.addingTimeInterval(60)).first {
+            texts.append(next.draft.text)
+            try await store.markNotificationSent(id: next.id, now: now)
+        }
+        #expect(texts == ["started", "done"])
         await store.close()
     }
 
@@ -149,7 +159,7 @@ struct StoreContractTests {
         #expect(try await store.claimDueNotifications(now: later, limit: 9, leaseUntil: later).count == 1)
         let retry = try await store.beginTraining(avatarId: avatar.id, ownerId: 7, cost: 150, trainerApp: "fal-ai/x", now: later)
         #expect(retry.attempt == 2)
-        try await store.recordSubmission(avatarId: avatar.id, attempt: 2, requestId: "req-2", now: later)
+        try await store.recordSubmission(avatarId: avatar.id, attempt: 2, requestId: "req-2", announcement: nil, now: later)
         #expect(try await store.staleTrainings(before: later.addingTimeInterval(1)).map(\.falRequestId) == ["req-2"])
         try await store.touchTraining(avatarId: avatar.id, progress: 40, now: later.addingTimeInterval(5))
         #expect(try await store.staleTrainings(before: later.addingTimeInterval(1)).isEmpty)

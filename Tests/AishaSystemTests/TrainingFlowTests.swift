@@ -12,7 +12,7 @@ struct TrainingFlowTests {
             try await bot.createAvatar(type: "Портретный")
             #expect(await bot.lastText().contains("Стоимость: 150"))
             try await bot.tap("Начать обучение")
-            #expect(await bot.lastText().contains("🎭 Портретное обучение запущено"))
+            #expect(await eventually { await bot.lastText().contains("🎭 Портретное обучение запущено") })
             let submit = try #require(await bot.fal.journalEntries().first { $0.kind == "submit" })
             #expect(submit.appId == "fal-ai/flux-lora-portrait-trainer")
             #expect(submit.verdict == "accepted")
@@ -40,7 +40,7 @@ struct TrainingFlowTests {
             try await bot.createAvatar(type: "Художественный")
             #expect(try await bot.avatar()?.trainingType == .style)
             try await bot.tap("Начать обучение")
-            #expect(await bot.lastText().contains("🎨 Художественное обучение запущено"))
+            #expect(await eventually { await bot.lastText().contains("🎨 Художественное обучение запущено") })
             let submit = try #require(await bot.fal.journalEntries().first { $0.kind == "submit" })
             #expect(submit.appId == "fal-ai/flux-pro-trainer")
             #expect(submit.verdict == "accepted")
@@ -149,6 +149,27 @@ struct TrainingFlowTests {
         }
     }
 
+    @Test("FAL's webhook beats the submit's answer: the user reads 'started' before the outcome, each once")
+    func webhookBeatsSubmitAnswer() async throws {
+        let gate = Gate()
+        try await BotHarness.run(checkpoint: { if $0 == .submitted { await gate.pass() } }) { bot in
+            await bot.fal.addFault(FaultRule(times: 1, fault: Fault(archiveFetchFailure: "connection refused")))
+            try await bot.createAvatar(type: "Художественный")
+            let tap = Task { try await bot.tap("Начать обучение") }
+            // FAL accepted; before its answer is stored, the job fails and the webhook is bound through its URL.
+            #expect(await eventually(timeout: .seconds(20)) { await bot.lastText().contains("Failed to download archive") })
+            await gate.open()
+            try await tap.value
+            await bot.time.settle()
+            let texts = await bot.telegram.messages(to: BotHarness.anna.id).map(\.text)
+            let started = texts.indices.filter { texts[$0].contains("Художественное обучение запущено") }
+            let failed = texts.indices.filter { texts[$0].contains("Failed to download archive") }
+            #expect(started.count == 1 && failed.count == 1)
+            #expect(started.first ?? .max < failed.first ?? .min, "\(texts.suffix(3))")
+            #expect(try await bot.avatar()?.status == .error)
+        }
+    }
+
     @Test("a FAL 503 on submit is retried after Retry-After")
     func submitRetried() async throws {
         try await BotHarness.run { bot in
@@ -164,7 +185,7 @@ struct TrainingFlowTests {
             #expect(bot.time.now().timeIntervalSince(before) >= 5)
             try await tap.value
             #expect(await bot.fal.journalEntries().filter { $0.kind == "submit" }.map(\.httpStatus) == [503, 200])
-            #expect(await bot.lastText().contains("Портретное обучение запущено"))
+            #expect(await eventually { await bot.lastText().contains("Портретное обучение запущено") })
         }
     }
 }
@@ -185,5 +206,21 @@ struct FALTransportFailureTests {
         await #expect(throws: FALError.noAnswer(detail: "timed out")) { try await submit(.timedOut) }
         await #expect(throws: FALError.noAnswer(detail: "unreachable: reset")) { try await submit(.unreachable("reset")) }
         #expect(FALError.unavailable(status: nil, detail: "", retryAfter: nil).isRetryable && !FALError.noAnswer(detail: "").isRetryable)
+    }
+}
+
+/// Holds whoever calls `pass()` until `open()`.
+private actor Gate {
+    private var isOpen = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func pass() async {
+        if !isOpen { await withCheckedContinuation { waiting.append($0) } }
+    }
+
+    func open() {
+        isOpen = true
+        waiting.forEach { $0.resume() }
+        waiting = []
     }
 }

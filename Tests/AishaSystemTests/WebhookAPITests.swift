@@ -184,7 +184,7 @@ struct EarlyWebhookTests {
             let avatar = try #require(try await store.avatar(id: id))
             #expect(avatar.status == .completed && avatar.falRequestId == "early-1" && avatar.finetuneId == "ft-1")
             // The submit's answer arriving afterwards changes nothing; another request id cannot take the attempt over.
-            try await store.recordSubmission(avatarId: id, attempt: 1, requestId: "early-1", now: now)
+            try await store.recordSubmission(avatarId: id, attempt: 1, requestId: "early-1", announcement: nil, now: now)
             let other = ByteBuffer(string: #"{"request_id":"other","status":"OK","payload":{"finetune_id":"ft-2"}}"#)
             #expect(try await client.execute(uri: path + "&attempt=1", method: .post, body: other).status == .notFound)
             #expect(try await store.avatar(id: id)?.finetuneId == "ft-1")

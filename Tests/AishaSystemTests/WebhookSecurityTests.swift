@@ -50,7 +50,7 @@ struct WebhookSecurityTests {
                 limit: 20, now: now)
         }
         _ = try await services.store.beginTraining(avatarId: id, ownerId: 1, cost: 150, trainerApp: "fal-ai/flux-pro-trainer", now: now)
-        try await services.store.recordSubmission(avatarId: id, attempt: 1, requestId: "req-1", now: now)
+        try await services.store.recordSubmission(avatarId: id, attempt: 1, requestId: "req-1", announcement: nil, now: now)
         return services
     }
 

@@ -100,8 +100,9 @@ public protocol AvatarStore: Sendable {
     func beginTraining(avatarId: UUID, ownerId: Int64, cost: Int, trainerApp: String, now: Date) async throws -> TrainingTicket
     /// Notes that the attempt's submit is about to leave for FAL: after a crash from here on, FAL may have the job.
     func markSubmitting(avatarId: UUID, attempt: Int, now: Date) async throws
-    /// Stores FAL's request id for the attempt, unless the attempt already has another one.
-    func recordSubmission(avatarId: UUID, attempt: Int, requestId: String, now: Date) async throws
+    /// Stores FAL's request id for the attempt, unless the attempt already has another one; while the training runs,
+    /// queues `announcement` in the same transaction (once: its dedupe key), so it precedes any outcome's message.
+    func recordSubmission(avatarId: UUID, attempt: Int, requestId: String, announcement: NotificationDraft?, now: Date) async throws
     /// Ends an attempt that never reached FAL's queue (or was refused): refunds and stores the error.
     func abortTraining(avatarId: UUID, attempt: Int, error: String, status: AvatarStatus, notification: NotificationDraft?, now: Date) async throws
     /// Applies a reported outcome exactly once per request id: stores the result or error, refunds a failure, and

@@ -27,7 +27,7 @@ extension PostgresAvatarStore {
         }
     }
 
-    public func recordSubmission(avatarId: UUID, attempt: Int, requestId: String, now: Date) async throws {
+    public func recordSubmission(avatarId: UUID, attempt: Int, requestId: String, announcement: NotificationDraft?, now: Date) async throws {
         try await write { db in
             let id = avatarId.uuidString
             try await db.run(
@@ -35,12 +35,14 @@ extension PostgresAvatarStore {
                 UPDATE submissions SET request_id = \(requestId), state = 'submitted'
                 WHERE avatar_id = \(id) AND attempt = \(attempt) AND (request_id IS NULL OR request_id = \(requestId))
                 """, logger: logger)
-            try await db.run(
+            let running = try await db.first(
                 """
                 UPDATE avatars SET fal_request_id = \(requestId), updated_at = \(now.timeIntervalSince1970)
                 WHERE id = \(id) AND training_attempt = \(attempt) AND status = 'training'
                   AND (fal_request_id IS NULL OR fal_request_id = \(requestId))
-                """, logger: logger)
+                RETURNING id
+                """, logger: logger) { _ in true }
+            if let announcement, running != nil { try await insertNotification(db, announcement, now: now) }
         }
     }
 

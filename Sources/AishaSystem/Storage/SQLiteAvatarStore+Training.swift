@@ -30,7 +30,7 @@ extension SQLiteAvatarStore {
         }
     }
 
-    public func recordSubmission(avatarId: UUID, attempt: Int, requestId: String, now: Date) async throws {
+    public func recordSubmission(avatarId: UUID, attempt: Int, requestId: String, announcement: NotificationDraft?, now: Date) async throws {
         try await writer.write { db in
             try db.cachedStatement(
                 sql:
@@ -42,6 +42,7 @@ extension SQLiteAvatarStore {
                     WHERE id = ?3 AND training_attempt = ?4 AND status = 'training' AND (fal_request_id IS NULL OR fal_request_id = ?1)
                     """
             ).execute(arguments: [requestId, now.timeIntervalSince1970, avatarId.uuidString, attempt])
+            if let announcement, db.changesCount > 0 { try Self.insertNotification(db, announcement, now: now) }
         }
     }
 

@@ -145,9 +145,9 @@ public struct ConversationHandler: Sendable {
                 guard state.step == .confirming, state.avatarId == avatar.id else {
                     throw avatar.status == .training ? AishaError.trainingAlreadyStarted : AishaError.staleButton
                 }
-                let started = try await training.start(avatarId: avatar.id, ownerId: user.id, fallbackType: state.pendingType)
+                // "Started" goes through the outbox with the request id, so it always precedes the outcome's message.
+                _ = try await training.start(avatarId: avatar.id, ownerId: user.id, fallbackType: state.pendingType)
                 try await store.saveConversation(userId: user.id, ConversationState(), now: time.now())
-                try await reply(chat, Texts.trainingStarted(avatar: started.avatar, type: started.type))
             case "cancel":
                 let avatar = try await ownedAvatar(argument, user: user.id)
                 try await cancel(avatar, chat: chat, user: user.id)

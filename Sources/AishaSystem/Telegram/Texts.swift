@@ -73,6 +73,13 @@ public enum Texts {
             + " для аватара «\(avatar.name)». Я напишу, когда аватар будет готов."
     }
 
+    /// "Training started", queued when FAL's request id is stored — before any outcome of that attempt can be.
+    public static func startedNotice(_ avatar: Avatar, type: TrainingType, attempt: Int) -> NotificationDraft {
+        NotificationDraft(
+            chatId: avatar.ownerId, text: trainingStarted(avatar: avatar, type: type),
+            dedupeKey: "started:\(avatar.id.uuidString.lowercased()):\(attempt)")
+    }
+
     public static func ready(_ avatar: Avatar) -> String {
         "🎉 Аватар «\(avatar.name)» готов! Теперь можно генерировать изображения."
     }

@@ -15,7 +15,11 @@ public struct ResultHandler: Sendable {
     public func apply(_ report: StatusReport, attempt: (avatarId: UUID, number: Int)? = nil) async throws -> OutcomeApplication? {
         let application = try await applyOnce(report)
         guard case .unknownRequest? = application, let attempt else { return application }
-        try await store.recordSubmission(avatarId: attempt.avatarId, attempt: attempt.number, requestId: report.requestId, now: time.now())
+        // Bound here, the training is announced here too: its "started" message then precedes the outcome's.
+        let avatar = try await store.avatar(id: attempt.avatarId)
+        let announcement = avatar.flatMap { avatar in avatar.trainingType.map { Texts.startedNotice(avatar, type: $0, attempt: attempt.number) } }
+        try await store.recordSubmission(
+            avatarId: attempt.avatarId, attempt: attempt.number, requestId: report.requestId, announcement: announcement, now: time.now())
         guard try await store.avatar(requestId: report.requestId) != nil else { return application }
         logger.info(
             "status update arrived before the submit's answer was stored; bound through the webhook URL",

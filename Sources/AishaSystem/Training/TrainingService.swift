@@ -36,6 +36,8 @@ public struct TrainingService: Sendable {
     let objects: any ObjectStore
     let fal: FALClient
     let signer: ArchiveURLSigner
+    /// Sends the "started" message, queued with the request id.
+    let notifier: Notifier
     let settings: TrainingSettings
     let time: TimeSource
     let logger: Logger
@@ -85,7 +87,10 @@ public struct TrainingService: Sendable {
             try await store.markSubmitting(avatarId: avatarId, attempt: ticket.attempt, now: time.now())
             let submission = try await submitWithRetries(plan: plan, webhook: webhook, logger: logger)
             try await checkpoint(.submitted)
-            try await store.recordSubmission(avatarId: avatarId, attempt: ticket.attempt, requestId: submission.requestId, now: time.now())
+            try await store.recordSubmission(
+                avatarId: avatarId, attempt: ticket.attempt, requestId: submission.requestId,
+                announcement: Texts.startedNotice(avatar, type: type, attempt: ticket.attempt), now: time.now())
+            await notifier.kick()
             logger.info("\(plan.launchLog)", metadata: ["request_id": "\(submission.requestId)"])
             return StartedTraining(avatar: avatar, type: type, plan: plan, requestId: submission.requestId)
         } catch FALError.noAnswer(let detail) {

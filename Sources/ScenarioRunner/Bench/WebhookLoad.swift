@@ -104,7 +104,7 @@ enum WebhookLoad {
                     limit: TrainingRules.maxPhotos, now: now)
             }
             _ = try await store.beginTraining(avatarId: id, ownerId: owner, cost: 0, trainerApp: "fal-ai/flux-pro-trainer", now: now)
-            try await store.recordSubmission(avatarId: id, attempt: 1, requestId: "bench-\(index)", now: now)
+            try await store.recordSubmission(avatarId: id, attempt: 1, requestId: "bench-\(index)", announcement: nil, now: now)
             ids.append("bench-\(index)")
         }
         return ids

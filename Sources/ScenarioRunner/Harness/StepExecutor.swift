@@ -35,7 +35,17 @@ final class StepExecutor {
         userEvents.append(TimelineEvent(time: env.time.now(), kind: kind, text: text))
     }
 
+    /// Runs a step. An update the user sends is finished with everything it set off (the bot's messages, queued ones
+    /// included) before the next step, as a person would read the answer before acting again.
     func run(_ step: Step) async throws {
+        try await perform(step)
+        switch step.action {
+        case .send(_, _, false), .tap(_, _, false), .callback, .photos: await settle()
+        default: break
+        }
+    }
+
+    private func perform(_ step: Step) async throws {
         switch step.action {
         case .send(let text, let id, let background):
             let user = try user(id)
