@@ -30,9 +30,10 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("aisha: \(error.description)\n".utf8))
             throw ExitCode(78)  // EX_CONFIG
         }
+        let logLevel = configuration.logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = configuration.logLevel
+            handler.logLevel = logLevel
             return handler
         }
         let app = try await buildApplication(configuration)
