@@ -105,6 +105,7 @@ let package = Package(
             dependencies: [
                 "ScenarioRunner",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(
