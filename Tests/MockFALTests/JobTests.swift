@@ -122,6 +122,23 @@ struct JobTests {
         }
     }
 
+    @Test("an archive's problems say why in FAL's ctx: which image would not load, and why the zip would not open")
+    func archiveReasons() async throws {
+        let cases: [(Data, String, JSONValue)] = [
+            (try photoZip(count: 10, extra: ["broken.jpg": Data("junk".utf8)]), "reasons", ["broken.jpg": "not a readable JPEG, PNG or WebP image"]),
+            (Data("not a zip".utf8), "reason", "does not start with PK"),
+            (Data("PK but nothing else".utf8), "reason", "too short for a zip archive"),
+        ]
+        for (archive, key, expected) in cases {
+            let harness = try Harness()
+            await harness.transport.serve(Harness.archiveURL, IncomingResponse(status: 200, body: archive))
+            let id = try await harness.submit(Self.portrait, Harness.portraitInput).requestId
+            await harness.queue.waitUntilIdle()
+            let detail = await harness.result(Self.portrait, id).body["detail"]?.arrayValue?.first
+            #expect(detail?["ctx"]?[key] == expected)
+        }
+    }
+
     @Test("redirects are followed only to allowed hosts")
     func redirects() async throws {
         let harness = try Harness()

@@ -49,7 +49,8 @@ func play(_ file: String, options: RunOptions) async throws {
         let result = await ScenarioRunner.run(scenario, options: options)
         if case .skipped = result.outcome, !scenario.needs.isDisjoint(with: options.backends.lacks) { continue }
         if case .failed(let step, let line, let summary, let failure) = result.outcome {
-            Issue.record("\(scenario.name): step \(step) at \((file as NSString).lastPathComponent):\(line) — \(summary)\n\(failure)")
+            let logs = result.logTail.map { "  log: \($0.prefix(300))" }.joined(separator: "\n")
+            Issue.record("\(scenario.name): step \(step) at \((file as NSString).lastPathComponent):\(line) — \(summary)\n\(failure)\n\(logs)")
         }
         #expect(result.passed, "\(scenario.name) (\(options.backends.description))")
     }

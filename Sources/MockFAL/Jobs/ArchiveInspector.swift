@@ -92,28 +92,34 @@ struct ArchiveInspector: Sendable {
         func failure(_ msg: String, _ type: String, _ ctx: [String: JSONValue]? = nil) -> Result<ArchiveSummary, JobFailure> {
             .failure(.unprocessable(field: rule.field, msg: msg, type: type, input: .string(url), ctx: ctx))
         }
-        guard data.starts(with: [0x50, 0x4B]), let archive = try? ZipArchive(data) else {
-            return failure("The training data is not a valid zip archive", "invalid_archive")
+        let archive: ZipArchive
+        do throws(ZipError) {
+            guard data.starts(with: [0x50, 0x4B]) else { throw .malformed("does not start with PK") }
+            archive = try ZipArchive(data)
+        } catch {
+            return failure("The training data is not a valid zip archive", "invalid_archive", ["reason": .string(error.reason)])
         }
         var images = 0
-        var unreadable: [String] = []
+        var unreadable: [(path: String, reason: String)] = []
         for entry in archive.entries where entry.kind == .file {
             let name = entry.path.split(separator: "/").last.map(String.init) ?? entry.path
             guard !entry.path.hasPrefix("__MACOSX/"), !name.hasPrefix(".") else { continue }
             guard let dot = name.lastIndex(of: "."), ["jpg", "jpeg", "png", "webp"].contains(name[name.index(after: dot)...].lowercased())
             else { continue }
-            if let head = try? archive.prefix(of: entry, limit: 256 * 1024), let info = ImageProbe.probe(head),
-                rule.formats.contains(info.format.rawValue)
-            {
-                images += 1
+            if let problem = problem(with: entry, in: archive, formats: rule.formats) {
+                unreadable.append((entry.path, problem))
             } else {
-                unreadable.append(entry.path)
+                images += 1
             }
         }
         if !unreadable.isEmpty {
             return failure(
-                "Could not load image(s) from the archive: \(unreadable.prefix(5).joined(separator: ", "))",
-                "image_load_error", ["files": .array(unreadable.map { .string($0) })])
+                "Could not load image(s) from the archive: \(unreadable.prefix(5).map(\.path).joined(separator: ", "))",
+                "image_load_error",
+                [
+                    "files": .array(unreadable.map { .string($0.path) }),
+                    "reasons": .object(Dictionary(unreadable.map { ($0.path, .string($0.reason)) }, uniquingKeysWith: { first, _ in first })),
+                ])
         }
         if images < rule.minImages {
             return failure(
@@ -127,6 +133,19 @@ struct ArchiveInspector: Sendable {
         }
         return .success(ArchiveSummary(imageCount: images, bytes: data.count))
     }
+}
+
+/// Why an image entry would not load in a trainer, or nil when it would.
+private func problem(with entry: ZipArchive.Entry, in archive: ZipArchive, formats: [String]) -> String? {
+    let head: Data
+    do {
+        head = try archive.prefix(of: entry, limit: 256 * 1024)
+    } catch {
+        return error.reason
+    }
+    guard let info = ImageProbe.probe(head) else { return "not a readable JPEG, PNG or WebP image" }
+    guard formats.contains(info.format.rawValue) else { return "\(info.format.rawValue) is not accepted (\(formats.joined(separator: ", ")))" }
+    return nil
 }
 
 struct DownloadFailure: Error, CustomStringConvertible {

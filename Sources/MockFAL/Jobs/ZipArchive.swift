@@ -138,6 +138,13 @@ struct ZipArchive {
 enum ZipError: Error, Equatable {
     case malformed(String)
     case unreadableEntry(String, String)
+
+    /// The reason alone, for FAL's error `ctx`.
+    var reason: String {
+        switch self {
+        case .malformed(let reason), .unreadableEntry(_, let reason): reason
+        }
+    }
 }
 
 /// Little-endian reads from the archive's bytes that fail, instead of trapping, past the end.

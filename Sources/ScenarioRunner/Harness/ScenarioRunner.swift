@@ -28,6 +28,8 @@ public struct ScenarioResult: Sendable {
     public var seconds: Double
     public var timeline: [TimelineEvent]
     public var seed: UInt64
+    /// AishaSystem's last log lines when the scenario failed (what it did while the expectation waited).
+    public var logTail: [String] = []
 
     public var passed: Bool { outcome == .passed }
 }
@@ -131,7 +133,9 @@ public enum ScenarioRunner {
         }
         let timeline = await Timeline.collect(environment, userEvents: executor.userEvents)
         await environment.stop()
-        return result(outcome, timeline)
+        var finished = result(outcome, timeline)
+        if case .failed = outcome { finished.logTail = Array(environment.logs.all.suffix(12)) }
+        return finished
     }
 
     /// Why a scenario cannot run against the real FAL (it needs MockFAL's hooks or virtual time), or nil.

@@ -26,6 +26,10 @@ public enum ConsoleReport {
                     text.append("  last bot messages and FAL calls:")
                     text.append(contentsOf: recent.map { "    \($0.kind.rawValue): \($0.text.prefix(200).replacingOccurrences(of: "\n", with: " ⏎ "))" })
                 }
+                if !result.logTail.isEmpty {
+                    text.append("  last log lines:")
+                    text.append(contentsOf: result.logTail.map { "    \($0.prefix(300))" })
+                }
                 text.append("  rerun: \(rerunPrefix) \(result.file) --filter \"\(result.name)\" --seed \(result.seed)")
             case .invalid(let problem):
                 text.append("")
