@@ -144,6 +144,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Signed webhooks posted to status_update (each for a training in flight).") var webhooks = 6_000
     @Option(help: "Jobs finished before measuring mock-fal's RSS.") var jobs = 10_000
     @Option(help: "Write the figures as JSON here.") var json: String?
+    @Flag(help: "Exit with code 1 when a figure misses its target (lifecycle, suite, status, ingestion, idle RSS).") var check = false
     @Option(
         help: "Measure only these parts, comma-separated: \(Bench.Part.allCases.map(\.rawValue).joined(separator: ", ")).",
         transform: { text in
@@ -172,6 +173,11 @@ struct BenchCommand: AsyncParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try writeReport(String(decoding: try encoder.encode(figures), as: UTF8.self), to: json)
+        }
+        let missed = figures.filter { $0.met == false }
+        if check, !missed.isEmpty {
+            print("missed targets: \(missed.map { "\($0.name) \(String(format: "%.2f", $0.value)) \($0.unit) (\($0.target!.description))" }.joined(separator: "; "))")
+            throw ExitCode(1)
         }
     }
 }

@@ -10,6 +10,16 @@ public struct BenchFigure: Sendable, Codable {
     public var value: Double
     public var unit: String
     public var note: String
+    /// The goal this figure is held to, if any.
+    public var target: BenchTarget?
+
+    public init(name: String, value: Double, unit: String, note: String) {
+        self.name = name
+        self.value = value
+        self.unit = unit
+        self.note = note
+        target = BenchTarget.forFigure(name, note: note)
+    }
 }
 
 /// `aisha-scenario bench`: the harness's speed and footprint, measured in this process and in child processes.
@@ -38,7 +48,7 @@ public enum Bench {
         var figures: [BenchFigure] = []
         func add(_ figure: BenchFigure) {
             figures.append(figure)
-            progress(row(figure.name, String(format: "%.2f", figure.value), figure.unit, figure.note))
+            progress(row(figure.name, String(format: "%.2f", figure.value), figure.unit, [figure.note, figure.targetMark].filter { !$0.isEmpty }.joined(separator: "  ")))
         }
         let parts = options.parts
         if parts.contains(.lifecycle) { for figure in try await lifecycle(options) { add(figure) } }

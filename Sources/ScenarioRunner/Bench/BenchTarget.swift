@@ -1,0 +1,34 @@
+import Foundation
+
+/// A goal a figure should meet (issue 8's targets); `bench --check` exits 1 when one is missed.
+public struct BenchTarget: Sendable, Codable, Equatable {
+    public enum Bound: String, Sendable, Codable { case atMost = "≤", atLeast = "≥" }
+
+    public var bound: Bound
+    public var value: Double
+
+    public func isMet(by measured: Double) -> Bool { bound == .atMost ? measured <= value : measured >= value }
+
+    public var description: String { "\(bound.rawValue) \(value.formatted(.number.grouping(.never)))" }
+
+    /// The target for a figure, by its name; the suite's only for all cores and 40 scenarios or more.
+    static func forFigure(_ name: String, note: String) -> BenchTarget? {
+        switch name {
+        case "lifecycle median": BenchTarget(bound: .atMost, value: 50)
+        case "suite --jobs \(ProcessInfo.processInfo.activeProcessorCount)":
+            (Int(note.prefix { $0.isNumber }) ?? 0) >= 40 ? BenchTarget(bound: .atMost, value: 5) : nil
+        case "mock-fal status": BenchTarget(bound: .atLeast, value: 20_000)
+        case "status_update ingestion (SQLite)": BenchTarget(bound: .atLeast, value: 5_000)
+        case "mock-fal RSS idle": BenchTarget(bound: .atMost, value: 30)
+        default: nil
+        }
+    }
+}
+
+extension BenchFigure {
+    /// Whether the figure meets its target (nil without one).
+    public var met: Bool? { target.map { $0.isMet(by: value) } }
+
+    /// `[target ≤ 50 ✔]`, or nothing without a target.
+    var targetMark: String { target.map { "[target \($0.description) \($0.isMet(by: value) ? "✔" : "✘")]" } ?? "" }
+}
