@@ -17,16 +17,7 @@ struct ScenarioCommand: AsyncParsableCommand {
     /// concurrency pool (one thread per core) contend less. On two cores: mock-fal status +40 %, lifecycle −1.5 ms.
     static func main() async {
         NIOSingletons.groupLoopCountSuggestion = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
-        do {
-            var command = try parseAsRoot()
-            if var asyncCommand = command as? AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            exit(withError: error)
-        }
+        await main(nil)
     }
 }
 
