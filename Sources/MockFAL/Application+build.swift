@@ -13,14 +13,17 @@ public func buildApplication(_ configuration: MockFALConfiguration) -> some Appl
     buildApplication(configuration, queue: FALQueue(configuration: configuration))
 }
 
-/// Builds the MockFAL HTTP application around `queue` (the scenario runner keeps the queue to inspect it).
+/// Builds the MockFAL HTTP application around `queue` (the scenario runner keeps the queue to inspect it); with
+/// `proxy`, the queue API is answered by the real FAL behind it and `queue` keeps the journal and faults.
 public func buildApplication(
-    _ configuration: MockFALConfiguration, queue: FALQueue, logger: Logger = Logger(label: "mock-fal"),
+    _ configuration: MockFALConfiguration, queue: FALQueue, proxy: FALProxy? = nil, logger: Logger = Logger(label: "mock-fal"),
     onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
+    let backend: any QueueBackend = proxy ?? queue
     let router = Router()
     router.add(middleware: LogRequestsMiddleware(.debug))
-    router.add(middleware: QueueMiddleware(queue: queue, time: configuration.time, maxBodyBytes: 10 * 1024 * 1024))
+    router.add(middleware: QueueMiddleware(queue: backend, time: configuration.time, maxBodyBytes: 10 * 1024 * 1024))
+    if let proxy { ProxyRoutes.add(to: router, proxy: proxy) }
     router.get("health") { _, _ in Response.json(["status": "ok"]) }
     router.get(".well-known/jwks.json") { _, _ in Response.json(await queue.keyRing.jwks) }
     router.get("files/:id/:name") { _, context in
@@ -31,7 +34,7 @@ public func buildApplication(
         headers[.contentType] = type
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
-    ControlRoutes.add(to: router, queue: queue)
+    ControlRoutes.add(to: router, queue: queue, backend: backend)
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "mock-fal"),

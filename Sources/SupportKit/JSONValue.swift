@@ -116,6 +116,13 @@ public enum JSONValue: Sendable, Hashable, Codable, CustomStringConvertible {
         JSONWriter.data(self)
     }
 
+    /// Indented JSON with sorted keys, for files people read (recordings).
+    public func prettyJSONData() -> Data {
+        let encoder = JSONValue.encoder()
+        encoder.outputFormatting.insert(.prettyPrinted)
+        return (try? encoder.encode(self)) ?? JSONWriter.data(self)
+    }
+
     /// Builds a value from any Encodable.
     public static func from(_ value: some Encodable) throws -> JSONValue {
         try parse(encoder().encode(value))

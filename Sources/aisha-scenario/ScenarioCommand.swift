@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import MockFAL
 import NIOCore
 import ScenarioRunner
 import SupportKit
@@ -41,6 +42,10 @@ struct Run: AsyncParsableCommand {
     var databaseURL: String?
     @Option(help: "Store photos and archives in S3 (s3://BUCKET-PREFIX?endpoint=URL), a bucket per scenario; credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.")
     var storageURL: String?
+    @Option(help: "--fal real: refuse the submit after this many paid jobs (at the proxy, before it reaches FAL).") var maxPaidJobs: Int?
+    @Option(help: "--fal real: write every exchange with FAL (secrets redacted) here, one file per job.") var record: String?
+    @Option(help: "--fal real: an `advance: D` step lets up to D × this of real time pass (slow trainers).") var timeScale: Double = 1
+    @Flag(help: "--fal real: run the paid jobs planned without asking (needed when not on a terminal).") var yes = false
     @Option(name: .customLong("lacks"), help: "Something these backends do not do, skipping scenarios that need it (expiring_archive_urls: moto ignores presigned-URL expiry); repeatable.")
     var lacks: [String] = []
 
@@ -72,11 +77,18 @@ struct Run: AsyncParsableCommand {
         default:
             throw ValidationError("--system must be in-process or external")
         }
-        let results: [ScenarioResult]
+        var results: [ScenarioResult]
         do {
-            results = try await ScenarioRunner.run(paths: paths.isEmpty ? ["scenarios"] : paths, options: options) { result in
-                print(ConsoleReport.line(result))
+            let (scenarios, invalid) = try ScenarioRunner.load(paths: paths.isEmpty ? ["scenarios"] : paths, filter: filter, seed: seed)
+            invalid.forEach { print(ConsoleReport.line($0)) }
+            results = invalid
+            if target == .real, options.external == nil {
+                results += try await runStaging(scenarios, options: &options, env: env)
+            } else {
+                results += await ScenarioRunner.run(scenarios, options: options) { print(ConsoleReport.line($0)) }
             }
+        } catch let exit as ExitCode {
+            throw exit
         } catch {
             FileHandle.standardError.write(Data("aisha-scenario: \(error)\n".utf8))
             throw ExitCode(2)
@@ -87,6 +99,76 @@ struct Run: AsyncParsableCommand {
         if results.isEmpty { throw ValidationError("no scenarios found\(filter.map { " matching '\($0)'" } ?? "")") }
         if results.contains(where: { if case .failed = $0.outcome { true } else if case .invalid = $0.outcome { true } else { false } }) {
             throw ExitCode(1)
+        }
+    }
+}
+
+extension Run {
+    /// `--fal real` with the in-process system: plans the paid jobs (a dry run against MockFAL), asks, then runs the
+    /// opted-in scenarios through a MockFAL proxy per scenario, and cancels what is left at FAL on the way out.
+    func runStaging(_ scenarios: [Scenario], options: inout RunOptions, env: [String: String]) async throws -> [ScenarioResult] {
+        let target: StagingTarget
+        switch StagingTarget.fromEnvironment(env) {
+        case .success(let found): target = found
+        case .failure(let missing): throw ValidationError(missing.message)
+        }
+        guard timeScale > 0 else { throw ValidationError("--time-scale must be positive") }
+        let contracts = try ContractCatalog.bundled()
+        var results: [ScenarioResult] = []
+        var candidates: [Scenario] = []
+        for scenario in scenarios {
+            if let reason = ScenarioRunner.realFALSkipReason(scenario) {
+                results.append(ScenarioRunner.skipped(scenario, reason, seed: seed))
+                print(ConsoleReport.line(results[results.count - 1]))
+            } else {
+                candidates.append(scenario)
+            }
+        }
+        let plan = await CostPlan.make(candidates, seed: seed, jobs: max(1, jobs))
+        print(plan.render(contracts, maxPaidJobs: maxPaidJobs))
+        if !plan.totals.isEmpty, !yes {
+            guard isatty(STDIN_FILENO) == 1 else { throw ValidationError("paid FAL jobs are planned: add --yes to run them without a terminal") }
+            print("Run them? [y/N] ", terminator: "")
+            guard readLine()?.lowercased().hasPrefix("y") == true else { throw ExitCode(1) }
+        }
+        let staging = try await StagingRun.start(target, maxPaidJobs: maxPaidJobs, recordFolder: record, timeScale: timeScale)
+        options.staging = staging
+        let abort = StagingAbort.install(staging)
+        let skipped = Set(plan.notOptedIn.map { "\($0.scenario.file)#\($0.scenario.name)" })
+        for entry in plan.entries where skipped.contains("\(entry.scenario.file)#\(entry.scenario.name)") {
+            let result = ScenarioRunner.skipped(entry.scenario, "would pay for \(entry.jobs.values.reduce(0, +)) FAL job(s): opt in with `staging: true`", seed: seed)
+            print(ConsoleReport.line(result))
+            results.append(result)
+        }
+        let runnable = candidates.filter { !skipped.contains("\($0.file)#\($0.name)") }
+        results += await ScenarioRunner.run(runnable, options: options) { print(ConsoleReport.line($0)) }
+        abort.cancel()
+        StagingAbort.report(await staging.stop())
+        print("paid FAL jobs created: \(await staging.budget.used)")
+        return results
+    }
+}
+
+/// Ctrl-C during a staging run: cancel every job still running at FAL, say which could not be, then exit.
+enum StagingAbort {
+    static func install(_ staging: StagingRun) -> any DispatchSourceSignal {
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT)
+        source.setEventHandler {
+            print("\ninterrupted: cancelling the jobs still running at FAL …")
+            Task {
+                report(await staging.stop())
+                Foundation.exit(130)
+            }
+        }
+        source.resume()
+        return source
+    }
+
+    static func report(_ cancels: [InFlightCancel]) {
+        for cancel in cancels {
+            let outcome = cancel.httpStatus == 202 ? "cancelled" : "NOT cancelled (HTTP \(cancel.httpStatus) \(cancel.detail ?? "")): cancel it yourself"
+            print("FAL job \(cancel.requestId) (\(cancel.appId)) was still running: \(outcome)")
         }
     }
 }

@@ -33,6 +33,16 @@ struct MockFALCommand: AsyncParsableCommand {
     @Flag(help: "Run jobs on a virtual clock moved only by POST /_mock/clock/advance (webhook signatures keep the wall clock).") var virtualTime = false
     @Option(help: "Log level (trace, debug, info, notice, warning, error).") var logLevel = "info"
     @Option(help: "Requests the journal keeps (the oldest are dropped).") var journalLimit = 10_000
+    @Option(help: "Proxy mode: forward the queue API to this FAL (e.g. https://queue.fal.run), journaling and checking every call.")
+    var upstream: String?
+    @Option(help: "Proxy mode: the key sent upstream (default: FAL_KEY).") var upstreamKey: String?
+    @Option(help: "Proxy mode: the upstream's webhook keys (default: FAL_JWKS_URL, else FAL's).") var upstreamJWKS: String?
+    @Option(help: "Proxy mode: the address the upstream reaches this proxy at (webhooks), e.g. https://staging.example.com.")
+    var publicURL: String?
+    @Flag(help: "Proxy mode: forward submits that break the contract (journaled as 'recorded') instead of answering their 422 here.")
+    var forwardInvalid = false
+    @Option(help: "Proxy mode: refuse submits after this many paid jobs.") var maxPaidJobs: Int?
+    @Option(help: "Proxy mode: write every exchange (secrets redacted) to this folder, one file per job.") var record: String?
 
     func run() async throws {
         guard let validation = ValidationMode(rawValue: mode) else {
@@ -58,7 +68,21 @@ struct MockFALCommand: AsyncParsableCommand {
         var logger = Logger(label: "mock-fal")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let queue = FALQueue(configuration: configuration, logger: logger)
-        let app = buildApplication(configuration, queue: queue, logger: logger)
+        let proxy = try upstream.map { try FALProxy(queue: queue, upstream: upstreamConfiguration($0), logger: logger) }
+        let app = buildApplication(configuration, queue: queue, proxy: proxy, logger: logger)
         try await app.runService()
+    }
+
+    private func upstreamConfiguration(_ url: String) throws -> UpstreamConfiguration {
+        let env = ProcessInfo.processInfo.environment
+        guard let key = upstreamKey ?? env["FAL_KEY"], !key.isEmpty else { throw ValidationError("--upstream needs --upstream-key or FAL_KEY") }
+        guard let publicURL else { throw ValidationError("--upstream needs --public-url: where the upstream delivers its webhooks to this proxy") }
+        var upstream = UpstreamConfiguration(
+            baseURL: url, key: key, jwksURL: upstreamJWKS ?? env["FAL_JWKS_URL"] ?? "https://rest.alpha.fal.ai/.well-known/jwks.json",
+            publicURL: publicURL)
+        upstream.refuseInvalid = !forwardInvalid
+        upstream.budget = PaidJobBudget(limit: maxPaidJobs)
+        upstream.recorder = try record.map { try ExchangeRecorder(folder: $0, source: "recorded through the mock-fal proxy from \(url)") }
+        return upstream
     }
 }

@@ -12,6 +12,8 @@ public struct AppContract: Sendable, Codable {
     public var source: String
     public var deprecated: Bool?
     public var deprecationMessage: String?
+    /// What one job costs at FAL, in US dollars: an estimate for staging runs' cost plans (see fal.ai/pricing), not a quote.
+    public var priceEstimateUSD: Double?
     /// Training apps name the field that holds the zip URL and what the zip must contain.
     public var archive: ArchiveRule?
     public var progress: ProgressRule
@@ -20,7 +22,7 @@ public struct AppContract: Sendable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case appId = "app_id", title, source, deprecated, deprecationMessage = "deprecation_message"
-        case archive, progress, result, fields
+        case priceEstimateUSD = "price_estimate_usd", archive, progress, result, fields
     }
 }
 

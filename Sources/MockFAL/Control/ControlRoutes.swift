@@ -10,7 +10,7 @@ import SupportKit
 /// The `/_mock/…` control API: journal, jobs, wait-for-call, faults, clock, keys, reset. Documented in
 /// `docs/mock-fal-control.openapi.yaml`.
 enum ControlRoutes {
-    static func add<Context: RequestContext>(to router: Router<Context>, queue: FALQueue) {
+    static func add<Context: RequestContext>(to router: Router<Context>, queue: FALQueue, backend: any QueueBackend) {
         let mock = router.group("_mock")
         mock.get("health") { _, _ in
             Response.json([
@@ -24,11 +24,11 @@ enum ControlRoutes {
             return Response.json(["entries": try JSONValue.from(await queue.journalEntries(since: since))])
         }
         mock.get("jobs") { _, _ in
-            Response.json(["jobs": try JSONValue.from(await queue.snapshots())])
+            Response.json(["jobs": try JSONValue.from(await backend.snapshots())])
         }
         mock.get("jobs/:id") { _, context in
             let id = context.parameters.get("id") ?? ""
-            guard let job = await queue.snapshots().first(where: { $0.requestId == id }) else {
+            guard let job = await backend.snapshots().first(where: { $0.requestId == id }) else {
                 return Response.json(["detail": .string("Request '\(id)' not found")], status: 404)
             }
             return Response.json(try JSONValue.from(job))
@@ -53,6 +53,7 @@ enum ControlRoutes {
             if let status = rule.fault.submitStatus, !(status == 429 || (500...599).contains(status)) {
                 throw HTTPError(.badRequest, message: "submit_status must be 429 or 5xx")
             }
+            if let refusal = backend.refusal(of: rule.fault) { throw HTTPError(.badRequest, message: refusal) }
             await queue.addFault(rule)
             return Response.json(try JSONValue.from(rule), status: 201)
         }
@@ -81,7 +82,7 @@ enum ControlRoutes {
             return Response.json(await queue.keyRing.jwks)
         }
         mock.post("webhooks/flush") { _, _ in
-            await queue.flushHeldWebhooks()
+            await backend.flushHeldWebhooks()
             return Response.json(["flushed": true])
         }
         mock.get("contracts") { _, _ in

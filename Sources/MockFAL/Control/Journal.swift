@@ -62,12 +62,22 @@ public struct QueueReply: Sendable {
     public var headers: [(String, String)]
     /// Held back this long on the clock before answering (slow-response fault).
     public var delay: Duration?
+    /// The exact bytes to send instead of `body` (an upstream's answer relayed by the proxy).
+    public var raw: Data?
 
     public init(status: Int, body: JSONValue, headers: [(String, String)] = [], delay: Duration? = nil) {
         self.status = status
         self.body = body
         self.headers = headers
         self.delay = delay
+    }
+
+    /// An answer relayed as received: its bytes, its content type.
+    init(status: Int, raw: Data, headers: [(String, String)]) {
+        self.status = status
+        self.body = (try? JSONValue.parse(raw)) ?? .null
+        self.headers = headers
+        self.raw = raw
     }
 
     static func detail(_ status: Int, _ message: String) -> QueueReply {

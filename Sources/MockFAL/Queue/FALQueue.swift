@@ -197,7 +197,7 @@ public actor FALQueue {
         return reply
     }
 
-    private func checkAuthorization(_ header: String?) -> QueueReply? {
+    func checkAuthorization(_ header: String?) -> QueueReply? {
         guard let header, header.hasPrefix("Key "), header.count > 4 else {
             return .detail(401, "No credentials provided: send 'Authorization: Key <FAL_KEY>'")
         }
@@ -212,7 +212,7 @@ public actor FALQueue {
     }
 
     /// Collects the faults of every rule that matches a new submission, using up counted rules.
-    private func drawFault(appId: String) -> Fault {
+    func drawFault(appId: String) -> Fault {
         var fault = Fault()
         for index in faultRules.indices where faultRules[index].matches(appId: appId) {
             if let times = faultRules[index].times, times <= 0 { continue }

@@ -12,13 +12,13 @@ import SupportKit
 /// number of segments, so this is a middleware in front of the router rather than a set of routes; paths that
 /// belong to the control API, files, health or JWKS pass through to the router.
 struct QueueMiddleware<Context: RequestContext>: RouterMiddleware {
-    let queue: FALQueue
+    let queue: any QueueBackend
     let time: TimeSource
     let maxBodyBytes: Int
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
-        let reserved = ["/_mock", "/files/", "/health", "/.well-known/"]
+        let reserved = ["/_mock", "/_proxy/", "/files/", "/health", "/.well-known/"]
         guard !reserved.contains(where: { path.hasPrefix($0) }), path != "/" else {
             return try await next(request, context)
         }
@@ -44,14 +44,29 @@ struct QueueMiddleware<Context: RequestContext>: RouterMiddleware {
             let body = try await request.body.collect(upTo: maxBodyBytes)
             let webhook = request.uri.queryParameters["fal_webhook"].map(String.init)  // already percent-decoded
             let base = "http://\(request.head.authority ?? "127.0.0.1")"
+            let falHeaders = request.headers.compactMap { field in
+                field.name.canonicalName.hasPrefix("x-fal-") ? (field.name.canonicalName, field.value) : nil
+            }
             reply = await queue.submit(
                 path: path, body: Data(body.readableBytesView), webhookURL: webhook, baseURL: base,
-                authorization: authorization)
+                authorization: authorization, headers: falHeaders)
         } else {
             return try await next(request, context)
         }
         if let delay = reply.delay { try await time.sleep(for: delay) }
-        return Response.json(reply.body, status: reply.status, headers: reply.headers)
+        return reply.response
+    }
+}
+
+extension QueueReply {
+    /// The HTTP response: the upstream's own bytes when relayed, else the JSON body.
+    var response: Response {
+        guard let raw else { return Response.json(body, status: status, headers: headers) }
+        var fields = HTTPFields()
+        for (name, value) in headers {
+            if let field = HTTPField.Name(name) { fields[field] = value }
+        }
+        return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: raw)))
     }
 }
 

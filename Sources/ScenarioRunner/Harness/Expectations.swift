@@ -38,7 +38,7 @@ struct Expectations {
             }
         case .expectWebhook(let delivered, let attempts, let signatureOK):
             await executor.settle()
-            let job = await env.fal.snapshots().last
+            let job = await env.falJobs.snapshots().last
             let all = job?.webhookAttempts ?? []
             let actualDelivered = all.filter { $0.outcome == "delivered" }.count
             let actualAttempts = all.filter { $0.outcome == "delivered" || $0.outcome == "failed" }.count
@@ -73,7 +73,7 @@ struct Expectations {
             if count == nil, calls.isEmpty { throw StepFailure(message: "no \(method) call\(status.map { " answered \($0)" } ?? "")") }
         case .expectFALJob(let fields, let index):
             await executor.settle()
-            let jobs = await env.fal.snapshots()
+            let jobs = await env.falJobs.snapshots()
             let position = index < 0 ? jobs.count + index : index - 1
             guard jobs.indices.contains(position) else { throw StepFailure(message: "no MockFAL job #\(index); there are \(jobs.count)") }
             let job = jobs[position]
@@ -83,7 +83,7 @@ struct Expectations {
             ]
             let diff = Matching.diff(fields, actual)
             guard diff.isEmpty else { throw StepFailure(message: "MockFAL job \(job.requestId.prefix(8)) differs", diff: diff + (job.error.map { ["error: \($0)"] } ?? [])) }
-        default:
+        case .send, .tap, .callback, .photos, .advance, .restart, .falFault, .telegramFault, .blockBot, .postWebhook:
             throw StepFailure(message: "not an expectation")
         }
     }

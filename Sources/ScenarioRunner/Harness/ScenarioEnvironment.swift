@@ -15,9 +15,9 @@ final class ScenarioEnvironment: Sendable {
     let logs = LogBuffer()
     let folder: URL
     let telegramServer: RunningServer
-    /// MockFAL's server; nil when the scenario runs against the real FAL.
+    /// MockFAL's server (simulating FAL, or proxying it); nil when an external system talks to FAL itself.
     let falServer: RunningServer?
-    let realFAL: RealFALTarget?
+    let falSide: FALSide
     let backends: ScenarioBackends
     /// The user-started system the scenario drives, or nil for the in-process one.
     let external: ExternalSystem?
@@ -25,15 +25,15 @@ final class ScenarioEnvironment: Sendable {
     let userOffset: Int64
     /// The external system's store, when its database URL was given.
     let externalStore: Mutex<(any AvatarStore)?> = Mutex(nil)
-    /// Names this scenario's schema and bucket on shared backends.
-    let id = UUID().uuidString.prefix(8).lowercased()
+    /// Names this scenario's schema and bucket on shared backends, and its routes on a staging gateway.
+    let id: String
     private let aisha: Mutex<(services: AishaServices, server: RunningServer)?> = Mutex(nil)
     static let token = "4242:scenario-token"
     static let webhookSecret = "scenario-secret"
 
     private init(
         scenario: Scenario, time: TimeSource, world: TelegramWorld, fal: FALQueue, folder: URL, telegramServer: RunningServer,
-        falServer: RunningServer?, realFAL: RealFALTarget?, backends: ScenarioBackends, external: ExternalSystem?, userOffset: Int64
+        falServer: RunningServer?, falSide: FALSide, backends: ScenarioBackends, external: ExternalSystem?, userOffset: Int64, id: String
     ) {
         self.scenario = scenario
         self.time = time
@@ -42,22 +42,24 @@ final class ScenarioEnvironment: Sendable {
         self.folder = folder
         self.telegramServer = telegramServer
         self.falServer = falServer
-        self.realFAL = realFAL
+        self.falSide = falSide
+        self.id = id
         self.backends = backends
         self.external = external
         self.userOffset = userOffset
     }
 
-    /// Starts the environment: MockFAL on virtual time, or (with `realFAL`) FAL's real queue on real time; with
-    /// `external`, mock Telegram (and MockFAL unless `mockFAL` is false) on its fixed ports and no AishaSystem of
-    /// our own.
+    /// Starts the environment: MockFAL on virtual time, or (with `staging`) the run's FAL behind a MockFAL proxy on
+    /// real time; with `external`, mock Telegram (and MockFAL unless `mockFAL` is false) on its fixed ports and no
+    /// AishaSystem of our own.
     static func start(
-        _ scenario: Scenario, seed: UInt64, realFAL: RealFALTarget? = nil, backends: ScenarioBackends = .embedded, external: ExternalSystem? = nil,
+        _ scenario: Scenario, seed: UInt64, staging: StagingRun? = nil, backends: ScenarioBackends = .embedded, external: ExternalSystem? = nil,
         mockFAL: Bool = true
     ) async throws -> ScenarioEnvironment {
+        let id = UUID().uuidString.prefix(8).lowercased()
         // MockFAL's jobs run on virtual time, also against an external system (from today, so its webhooks look current).
         let start = external == nil ? Date(timeIntervalSince1970: 1_790_000_000) : Date()
-        let time = realFAL == nil ? TimeSource.virtual(VirtualClock(), start: start) : .live
+        let time = staging == nil ? TimeSource.virtual(VirtualClock(), start: start) : .live
         var scenario = scenario
         // A system that outlives the run keeps its users: each scenario gets user ids of its own there.
         let userOffset: Int64 = external == nil ? 0 : Int64.random(in: 1...1_000_000) * 1_000_000
@@ -79,15 +81,28 @@ final class ScenarioEnvironment: Sendable {
         falConfiguration.seed = seed
         let fal = FALQueue(configuration: falConfiguration, logger: quiet)
         for rule in scenario.faults { await fal.addFault(rule) }
+        let falSide: FALSide
+        var proxy: FALProxy?
+        if let staging {
+            var upstream = UpstreamConfiguration(
+                baseURL: staging.target.queueBaseURL, key: staging.target.key, jwksURL: staging.target.jwksURL,
+                publicURL: staging.publicPrefix(id))
+            upstream.budget = staging.budget
+            upstream.recorder = staging.recorder
+            let proxied = FALProxy(queue: fal, upstream: upstream, logger: quiet)
+            (proxy, falSide) = (proxied, .proxied(proxied, staging))
+        } else {
+            falSide = mockFAL ? .simulated : .unobserved
+        }
         let falServer =
-            !mockFAL
+            !mockFAL && proxy == nil
             ? nil
             : try await RunningServer.start(logger: quiet) { running in
-                MockFAL.buildApplication(falConfiguration, queue: fal, logger: quiet, onServerRunning: running)
+                MockFAL.buildApplication(falConfiguration, queue: fal, proxy: proxy, logger: quiet, onServerRunning: running)
             }
         let environment = ScenarioEnvironment(
             scenario: scenario, time: time, world: world, fal: fal, folder: folder, telegramServer: telegramServer,
-            falServer: falServer, realFAL: realFAL, backends: backends, external: external, userOffset: userOffset)
+            falServer: falServer, falSide: falSide, backends: backends, external: external, userOffset: userOffset, id: id)
         if let external {
             // The system registered its webhook with an earlier mock; this one delivers to the same place.
             await world.setWebhook(url: external.url + "/telegram/webhook", secret: external.telegramSecret)
@@ -96,9 +111,18 @@ final class ScenarioEnvironment: Sendable {
                 environment.externalStore.withLock { $0 = store }
             }
         } else {
-            try await environment.startAisha(port: realFAL?.port ?? 0)
+            // On a staging run the system's port is known before it starts: mock Telegram delivers there directly.
+            try await environment.startAisha(port: staging == nil ? 0 : LoopbackPort.free())
         }
         return environment
+    }
+
+    /// Where FAL's jobs are seen: MockFAL's own, or those the proxy created at the real FAL.
+    var falJobs: any QueueBackend {
+        switch falSide {
+        case .proxied(let proxy, _): proxy
+        case .simulated, .unobserved: fal
+        }
     }
 
     var services: AishaServices {
@@ -137,7 +161,7 @@ final class ScenarioEnvironment: Sendable {
     /// shared backends, with webhook intake.
     func startAisha(port: Int) async throws {
         var configuration = AishaConfiguration(
-            telegramBotToken: Self.token, falKey: realFAL?.key ?? "scenario-fal-key", archiveURLSecret: "scenario-archive-secret")
+            telegramBotToken: Self.token, falKey: "scenario-fal-key", archiveURLSecret: "scenario-archive-secret")
         configuration.port = port
         configuration.telegramMode = .webhook
         configuration.telegramWebhookSecret = Self.webhookSecret
@@ -145,11 +169,12 @@ final class ScenarioEnvironment: Sendable {
         if let falServer {
             configuration.falQueueBaseURL = "http://127.0.0.1:\(falServer.port)"
             configuration.falJWKSURL = "http://127.0.0.1:\(falServer.port)/.well-known/jwks.json"
-        } else if let realFAL {
-            configuration.falQueueBaseURL = realFAL.queueBaseURL
-            configuration.publicBaseURL = realFAL.publicBaseURL
-            configuration.telegramWebhookURL = "http://127.0.0.1:\(realFAL.port)/telegram/webhook"
-            configuration.host = "0.0.0.0"
+        }
+        if case .proxied(_, let staging) = falSide {
+            // FAL signs the webhooks the proxy relays unchanged; it reaches the archive through the gateway.
+            configuration.falJWKSURL = staging.target.jwksURL
+            configuration.publicBaseURL = staging.publicPrefix(id)
+            configuration.telegramWebhookURL = "http://127.0.0.1:\(port)/telegram/webhook"
         }
         configuration.falWebhookVerify = scenario.config.webhookVerify
         configuration.databaseURL = backends.databaseURL(folder: folder, id: id)
@@ -169,6 +194,10 @@ final class ScenarioEnvironment: Sendable {
             AishaSystem.buildApplication(services, onServerRunning: running)
         }
         aisha.withLock { $0 = (services, server) }
+        if case .proxied(let proxy, let staging) = falSide, let falServer {
+            await proxy.route(publicPrefix: staging.publicPrefix(id), to: "http://127.0.0.1:\(server.port)")
+            staging.gateway.register(id, .init(aishaPort: server.port, proxyPort: falServer.port, proxy: proxy))
+        }
         _ = await eventually { await world.webhook != nil }
     }
 
@@ -181,7 +210,14 @@ final class ScenarioEnvironment: Sendable {
         try await startAisha(port: running.server.port)
     }
 
-    func stop() async {
+    /// Stops everything; on a staging run the jobs still running at FAL are cancelled first (what each cancel
+    /// answered is returned for the timeline).
+    func stop() async -> [InFlightCancel] {
+        var cancels: [InFlightCancel] = []
+        if case .proxied(let proxy, let staging) = falSide {
+            cancels = await proxy.cancelInFlight()
+            staging.gateway.unregister(id)
+        }
         if let store = externalStore.withLock({ $0 }) { await store.close() }
         if let running = aisha.withLock({ $0 }) {
             await running.server.stop()
@@ -191,26 +227,16 @@ final class ScenarioEnvironment: Sendable {
         await telegramServer.stop()
         await fal.reset()
         try? FileManager.default.removeItem(at: folder)
+        return cancels
     }
 }
 
-/// Where `--fal real` sends trainings: FAL's queue, reached with `FAL_KEY`; FAL reaches AishaSystem (webhook and
-/// archive) at `PUBLIC_BASE_URL`, which must lead to `PORT` on this machine.
-public struct RealFALTarget: Sendable {
-    public var key: String
-    public var queueBaseURL: String
-    public var publicBaseURL: String
-    public var port: Int
-
-    /// From the environment; nil with the reason when something is missing.
-    public static func fromEnvironment(_ env: [String: String]) -> Result<RealFALTarget, StepFailure> {
-        guard let key = env["FAL_KEY"], !key.isEmpty else { return .failure(StepFailure(message: "--fal real needs FAL_KEY")) }
-        guard let url = env["PUBLIC_BASE_URL"], !url.isEmpty else {
-            return .failure(StepFailure(message: "--fal real needs PUBLIC_BASE_URL (an address FAL can reach, forwarded to PORT)"))
-        }
-        return .success(
-            RealFALTarget(
-                key: key, queueBaseURL: env["FAL_QUEUE_BASE_URL"] ?? "https://queue.fal.run", publicBaseURL: url,
-                port: env["PORT"].flatMap { Int($0) } ?? 8000))
-    }
+/// How a scenario's FAL side runs.
+enum FALSide: Sendable {
+    /// MockFAL simulates FAL on the scenario's virtual clock.
+    case simulated
+    /// The run's FAL (real, or a stand-in) behind this scenario's MockFAL proxy, on real time.
+    case proxied(FALProxy, StagingRun)
+    /// An external system talks to the real FAL itself: the runner sees none of it.
+    case unobserved
 }

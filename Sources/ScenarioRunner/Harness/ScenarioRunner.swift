@@ -30,6 +30,8 @@ public struct ScenarioResult: Sendable {
     public var seed: UInt64
     /// AishaSystem's last log lines when the scenario failed (what it did while the expectation waited).
     public var logTail: [String] = []
+    /// Submits FAL accepted, per app: the jobs this scenario paid for (or would pay for at the real FAL).
+    public var paidJobs: [String: Int] = [:]
 
     public var passed: Bool { outcome == .passed }
 }
@@ -41,6 +43,8 @@ public struct RunOptions: Sendable {
     public var seed: UInt64 = 1
     public var jobs = 2
     public var fal = FALTarget.mock
+    /// `--fal real` with the in-process system: the run's FAL behind a MockFAL proxy per scenario.
+    public var staging: StagingRun?
     public var backends = ScenarioBackends.embedded
     /// A user-started AishaSystem to drive instead of an in-process one (`--system external`).
     public var external: ExternalSystem?
@@ -52,21 +56,32 @@ public struct RunOptions: Sendable {
 public enum ScenarioRunner {
     /// Loads every file (a broken file becomes an `invalid` result) and runs what matches the filter.
     public static func run(paths: [String], options: RunOptions, progress: @escaping @Sendable (ScenarioResult) -> Void = { _ in }) async throws -> [ScenarioResult] {
+        let (scenarios, invalid) = try load(paths: paths, filter: options.filter, seed: options.seed)
+        invalid.forEach(progress)
+        return invalid + (await run(scenarios, options: options, progress: progress))
+    }
+
+    /// The scenarios of the files that match the filter, and a result for each file that could not be read.
+    public static func load(paths: [String], filter: String?, seed: UInt64) throws -> (scenarios: [Scenario], invalid: [ScenarioResult]) {
         var scenarios: [Scenario] = []
-        var results: [ScenarioResult] = []
+        var invalid: [ScenarioResult] = []
         for file in try ScenarioParser.files(in: paths) {
             do {
                 scenarios += try ScenarioParser.load(file: file)
             } catch {
-                let result = ScenarioResult(name: file, file: file, outcome: .invalid("\(error)"), seconds: 0, timeline: [], seed: options.seed)
-                progress(result)
-                results.append(result)
+                invalid.append(ScenarioResult(name: file, file: file, outcome: .invalid("\(error)"), seconds: 0, timeline: [], seed: seed))
             }
         }
-        if let filter = options.filter?.lowercased() {
+        if let filter = filter?.lowercased() {
             scenarios = scenarios.filter { $0.name.lowercased().contains(filter) || $0.file.lowercased().contains(filter) }
         }
-        let ran = await withTaskGroup(of: (Int, ScenarioResult).self) { group in
+        return (scenarios, invalid)
+    }
+
+    /// Runs scenarios, `options.jobs` at a time (one at a time against an external system, which knows one mock
+    /// Telegram and one MockFAL port).
+    public static func run(_ scenarios: [Scenario], options: RunOptions, progress: @escaping @Sendable (ScenarioResult) -> Void = { _ in }) async -> [ScenarioResult] {
+        await withTaskGroup(of: (Int, ScenarioResult).self) { group in
             var next = 0
             var collected: [(Int, ScenarioResult)] = []
             func launch() {
@@ -75,9 +90,7 @@ public enum ScenarioRunner {
                 next += 1
                 group.addTask { (index, await run(scenario, options: options)) }
             }
-            // Against the real FAL every scenario's AishaSystem listens on the one forwarded PORT, and an external
-            // system knows one mock Telegram and one MockFAL port: one scenario at a time.
-            for _ in 0..<(options.fal == .real || options.external != nil ? 1 : max(1, options.jobs)) { launch() }
+            for _ in 0..<(options.external != nil ? 1 : max(1, options.jobs)) { launch() }
             while let finished = await group.next() {
                 progress(finished.1)
                 collected.append(finished)
@@ -85,7 +98,11 @@ public enum ScenarioRunner {
             }
             return collected.sorted { $0.0 < $1.0 }.map(\.1)
         }
-        return results + ran
+    }
+
+    /// A scenario that did not run, and why.
+    public static func skipped(_ scenario: Scenario, _ reason: String, seed: UInt64) -> ScenarioResult {
+        ScenarioResult(name: scenario.name, file: scenario.file, outcome: .skipped(reason), seconds: 0, timeline: [], seed: seed)
     }
 
     /// Runs one scenario in a fresh environment.
@@ -96,15 +113,9 @@ public enum ScenarioRunner {
                 name: scenario.name, file: scenario.file, outcome: outcome, seconds: (ContinuousClock.now - started).timeInterval,
                 timeline: timeline, seed: options.seed)
         }
-        var realFAL: RealFALTarget?
         if options.fal == .real {
-            if let reason = realFALSkipReason(scenario) { return result(.skipped(reason), []) }
-        }
-        if options.fal == .real, options.external == nil {
-            switch RealFALTarget.fromEnvironment(ProcessInfo.processInfo.environment) {
-            case .success(let target): realFAL = target
-            case .failure(let missing): return result(.skipped(missing.message), [])
-            }
+            let reason = options.external == nil ? realFALSkipReason(scenario) : systemsOwnFALSkipReason(scenario)
+            if let reason { return result(.skipped(reason), []) }
         }
         if let reason = options.external?.skipReason(scenario) { return result(.skipped(reason), []) }
         if let missing = scenario.needs.intersection(options.backends.lacks).first {
@@ -113,8 +124,8 @@ public enum ScenarioRunner {
         let environment: ScenarioEnvironment
         do {
             environment = try await ScenarioEnvironment.start(
-                scenario, seed: options.seed, realFAL: realFAL, backends: options.backends, external: options.external,
-                mockFAL: options.fal == .mock)
+                scenario, seed: options.seed, staging: options.fal == .real ? options.staging : nil, backends: options.backends,
+                external: options.external, mockFAL: options.fal == .mock)
         } catch {
             return result(.failed(step: 0, line: scenario.line, summary: "start", failure: "\(error)"), [])
         }
@@ -131,15 +142,42 @@ public enum ScenarioRunner {
                 break
             }
         }
-        let timeline = await Timeline.collect(environment, userEvents: executor.userEvents)
-        await environment.stop()
+        var timeline = await Timeline.collect(environment, userEvents: executor.userEvents)
+        var paidJobs: [String: Int] = [:]
+        for submit in await environment.fal.journalEntries() where submit.kind == "submit" && submit.requestId != nil {
+            paidJobs[submit.appId ?? submit.path, default: 0] += 1
+        }
+        for cancel in await environment.stop() {
+            let what = cancel.httpStatus == 202 ? "cancelled" : "could not be cancelled (HTTP \(cancel.httpStatus) \(cancel.detail ?? ""))"
+            timeline.append(TimelineEvent(time: environment.time.now(), kind: .fal, text: "FAL job \(cancel.requestId) (\(cancel.appId)) left running at the end: \(what)"))
+        }
         var finished = result(outcome, timeline)
+        finished.paidJobs = paidJobs
         if case .failed = outcome { finished.logTail = Array(environment.logs.all.suffix(12)) }
         return finished
     }
 
-    /// Why a scenario cannot run against the real FAL (it needs MockFAL's hooks or virtual time), or nil.
-    static func realFALSkipReason(_ scenario: Scenario) -> String? {
+    /// Why a scenario cannot run against the real FAL behind the proxy, or nil: faults only FAL can produce,
+    /// MockFAL's own settings, webhooks signed with FAL's key.
+    public static func realFALSkipReason(_ scenario: Scenario) -> String? {
+        if let refusal = scenario.faults.lazy.compactMap({ FALProxy.refusal(of: $0.fault) }).first { return refusal }
+        if scenario.fal.refuseDeprecated { return "refuse_deprecated is MockFAL's answer to a deprecated app: FAL decides that itself" }
+        for step in scenario.steps {
+            switch step.action {
+            case .falFault(let rule):
+                if let refusal = FALProxy.refusal(of: rule.fault) { return "\(refusal) (line \(step.line))" }
+            case .postWebhook(_, true, _): return "signs a webhook as FAL (line \(step.line)): only FAL holds its signing key"
+            case .send, .tap, .callback, .photos, .advance, .restart, .telegramFault, .blockBot, .postWebhook, .expectMessage, .expectNoMessage,
+                .expectFALSubmit, .expectFALCalls, .expectAvatar, .expectLog, .expectWebhook, .expectCredits, .expectTelegramCall, .expectFALJob:
+                continue
+            }
+        }
+        return nil
+    }
+
+    /// Why a scenario cannot run when an external system talks to the real FAL itself (the runner sees none of
+    /// FAL's side), or nil.
+    static func systemsOwnFALSkipReason(_ scenario: Scenario) -> String? {
         if !scenario.faults.isEmpty { return "needs MockFAL faults" }
         if let step = scenario.steps.first(where: { $0.action.needsMockFAL }) {
             return "step at line \(step.line) (\(step.summary.prefix(40))) needs MockFAL or virtual time"

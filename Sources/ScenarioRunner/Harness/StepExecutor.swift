@@ -15,6 +15,9 @@ final class StepExecutor {
     var avatarStates: [UUID: String] = [:]
     /// Updates delivered with `background: true`, still being handled by the bot.
     var inFlight: [Task<Int, Never>] = []
+    /// On real time: the moment the `advance` steps so far reach (each adds its duration to the later of this
+    /// and now); an expectation may wait until then.
+    var horizon: ContinuousClock.Instant?
 
     init(env: ScenarioEnvironment, seed: UInt64) {
         self.env = env
@@ -62,8 +65,14 @@ final class StepExecutor {
         case .photos(let spec, let id):
             try await sendPhotos(spec, user: try user(id))
         case .advance(let duration):
-            note(.clock, "advance \(duration.timeInterval) s")
-            await advance(duration)
+            if case .proxied(_, let staging) = env.falSide {
+                // Real time: up to that long (scaled for slow trainers), moving on once the next expectation holds.
+                horizon = max(horizon ?? .now, .now) + duration * staging.timeScale
+                note(.clock, "advance: up to \((duration * staging.timeScale).timeInterval) s of real time")
+            } else {
+                note(.clock, "advance \(duration.timeInterval) s")
+                await advance(duration)
+            }
         case .restart:
             note(.system, "AishaSystem restarted")
             try await env.restartAisha()
@@ -79,8 +88,26 @@ final class StepExecutor {
             await env.world.block(chat: user.id)
         case .postWebhook(let body, let signed, let expected):
             try await postWebhook(body, signed: signed, expected: expected)
-        default:
+        case .expectMessage, .expectFALSubmit, .expectFALCalls, .expectAvatar, .expectLog, .expectWebhook, .expectCredits,
+            .expectTelegramCall, .expectFALJob:
+            try await expect(step.action)
+        case .expectNoMessage:
+            // On real time "nothing came" can only mean "nothing has come yet": it is checked now.
             try await Expectations(executor: self).check(step.action)
+        }
+    }
+
+    /// Checks an expectation; on real time it is tried again until it holds, or until 5 s after the horizon the
+    /// `advance` steps before it reach.
+    private func expect(_ action: StepAction) async throws {
+        guard !env.time.isVirtual else { return try await Expectations(executor: self).check(action) }
+        let deadline = max(horizon ?? .now, .now) + .seconds(5)
+        while true {
+            do {
+                return try await Expectations(executor: self).check(action)
+            } catch is StepFailure where ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+            }
         }
     }
 
@@ -189,7 +216,7 @@ final class StepExecutor {
             result = result.replacingOccurrences(of: "{trigger_word}", with: avatar?.triggerWord ?? "no-avatar")
         }
         if result.contains("{request_id}") {
-            let id = await env.fal.snapshots().last?.requestId ?? "no-request"
+            let id = await env.falJobs.snapshots().last?.requestId ?? "no-request"
             result = result.replacingOccurrences(of: "{request_id}", with: id)
         }
         return result

@@ -22,7 +22,7 @@ enum Timeline {
                     time: parser.date(from: entry.time) ?? env.time.now(), kind: .fal,
                     text: "\(entry.method) \(entry.path) → \(entry.httpStatus) \(entry.verdict ?? "")\(problems.isEmpty ? "" : " [\(problems)]")\(input)"))
         }
-        for job in await env.fal.snapshots() {
+        for job in await env.falJobs.snapshots() {
             for attempt in job.webhookAttempts {
                 events.append(
                     TimelineEvent(

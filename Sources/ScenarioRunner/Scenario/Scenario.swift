@@ -18,6 +18,8 @@ public struct Scenario: Sendable {
     public var steps: [Step]
     /// What the scenario needs of its backends beyond the basics; a run whose backends lack it skips the scenario.
     public var needs: Set<ScenarioNeed> = []
+    /// Opted in to staging runs against the real FAL, which cost money (`staging: true`).
+    public var staging = false
 
     /// The first user, the default actor of every step.
     public var mainUser: ScenarioUser { users[0] }

@@ -6,7 +6,7 @@ import Yams
 
 /// Reads scenario files: one scenario per file, or a list of them.
 public enum ScenarioParser {
-    static let topKeys = ["name", "reproduces", "description", "needs", "user", "users", "config", "fal", "faults", "steps"]
+    static let topKeys = ["name", "reproduces", "description", "needs", "user", "users", "config", "fal", "faults", "steps", "staging"]
 
     /// Every `*.yaml`/`*.yml` under the given files or folders, sorted by path.
     public static func files(in paths: [String]) throws -> [String] {
@@ -86,6 +86,7 @@ public enum ScenarioParser {
             fal: try top["fal"].map { try fal($0, r) } ?? FALSettings(), faults: faults,
             steps: try stepNodes.map { try StepParser.step($0, r) })
         scenario.needs = needs
+        scenario.staging = try top["staging"].map { try r.bool($0, "staging") } ?? false
         return scenario
     }
 
