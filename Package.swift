@@ -132,7 +132,6 @@ let package = Package(
             dependencies: [
                 "ScenarioRunner", "SupportKit", "AishaSystem", "MockFAL",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
         ),
     ],

@@ -7,7 +7,7 @@ import ScenarioRunner
 struct ContractsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "contracts", abstract: "Compare MockFAL's contracts with FAL's published OpenAPI schemas.",
-        subcommands: [Check.self, Fetch.self])
+        subcommands: [Check.self, Fetch.self, DiffRecordings.self])
 
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -21,6 +21,22 @@ struct ContractsCommand: AsyncParsableCommand {
             let drifts = ContractDrift.check(contracts: catalog, upstream: URL(fileURLWithPath: upstream))
             print(ContractDrift.report(drifts))
             if drifts.contains(where: { !$0.isClean }) { throw ExitCode(1) }
+        }
+    }
+
+    struct DiffRecordings: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "diff-recordings",
+            abstract: "Replay recorded FAL exchanges against MockFAL and compare the answers by shape; exit code 1 on drift.")
+
+        @Argument(help: "Folder of recordings (aisha-scenario run --fal real --record DIR, or mock-fal --record DIR).")
+        var folder = "contracts/recordings"
+
+        func run() async throws {
+            let drifts = try await RecordingReplay.diff(folder: folder)
+            print(RecordingReplay.report(drifts))
+            if drifts.isEmpty { throw ValidationError("no recordings in \(folder)") }
+            if drifts.contains(where: { !$0.lines.isEmpty }) { throw ExitCode(1) }
         }
     }
 

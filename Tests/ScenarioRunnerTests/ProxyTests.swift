@@ -38,6 +38,7 @@ struct ProxyTests {
         #expect(job.status == "COMPLETED" && job.imageCount == 12 && job.webhookAttempts.map(\.outcome) == ["delivered"])
         let status = try await rig.call("GET", "/fal-ai/flux-pro-trainer/requests/\(id)/status")
         #expect(status.status == 200 && status.json["status"] == "COMPLETED")
+        #expect(status.json["cancel_url"]?.stringValue?.hasPrefix(rig.proxyURL) == true, "status answers point at the proxy too")
         #expect(await rig.standIn.journalEntries().filter { $0.kind == "status" }.count >= 1)
         await rig.stop()
     }

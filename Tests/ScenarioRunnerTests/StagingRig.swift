@@ -5,7 +5,6 @@ import Logging
 @testable import ScenarioRunner
 import Synchronization
 import SupportKit
-import ZIPFoundation
 
 /// A FAL stand-in on real time with millisecond steps (what `--fal real` tests train on), a receiver that serves a
 /// photo archive and records the webhooks it gets, and a MockFAL proxy in front of the stand-in. All on loopback;
@@ -35,7 +34,7 @@ final class StagingRig: Sendable {
             MockFAL.buildApplication(standInConfiguration, queue: standIn, logger: quiet, onServerRunning: running)
         }
         self.standIn = standIn
-        let zip = try Self.photoZip(count: 12)
+        let zip = try PhotoArchive.zip(count: 12)
         let received = self.received
         receiverServer = try await RunningServer.start(logger: quiet) { running in
             let router = Router()
@@ -86,17 +85,6 @@ final class StagingRig: Sendable {
         input.merge(extra) { $1 }
         let query = webhook ? "?fal_webhook=" + FALProxy.percentEncoded(hookURL) : ""
         return try await call("POST", "/fal-ai/flux-pro-trainer\(query)", body: .object(input))
-    }
-
-    static func photoZip(count: Int) throws -> Data {
-        let archive = try Archive(data: Data(), accessMode: .create, pathEncoding: nil)
-        for index in 0..<count {
-            let data = PNGEncoder.bilevel(width: 512, height: 512, seed: UInt64(index + 1))
-            try archive.addEntry(with: "photo_\(index).png", type: .file, uncompressedSize: Int64(data.count), compressionMethod: .deflate) { position, size in
-                data.subdata(in: Int(position)..<Int(position) + size)
-            }
-        }
-        return archive.data ?? Data()
     }
 }
 

@@ -126,7 +126,7 @@ public actor FALProxy: QueueBackend {
         entry.requestId = id
         let steps = contract?.progress.stepsField.flatMap { effective[$0]?.intValue } ?? contract?.progress.fixedSteps ?? 1
         jobs[id] = ProxiedJob(
-            id: id, appId: appId, input: entry.input ?? input, effectiveInput: effective, webhookURL: webhookURL, hook: hook,
+            id: id, appId: appId, input: entry.input ?? input, effectiveInput: effective, webhookURL: webhookURL, hook: hook, clientBase: baseURL,
             totalSteps: max(1, steps), fault: fault)
         order.append(id)
         logger.info("submit forwarded", metadata: ["app": "\(appId)", "request_id": "\(id)"])
@@ -189,7 +189,7 @@ public actor FALProxy: QueueBackend {
             let request = OutgoingRequest(
                 method: method, url: "\(upstream.baseURL)/\(prefix)/requests/\(requestId)\(suffix)\(query)",
                 headers: [("Authorization", "Key \(upstream.key)"), ("Accept", "application/json")], timeout: upstream.timeout)
-            reply = await forward(request, kind: kind, appId: entry.appId ?? prefix, requestId: requestId, baseURL: "")
+            reply = await forward(request, kind: kind, appId: entry.appId ?? prefix, requestId: requestId, baseURL: jobs[requestId]?.clientBase ?? "")
             if let seconds = jobs[requestId]?.fault.responseDelaySeconds { reply.delay = .milliseconds(Int64(seconds * 1000)) }
         }
         entry.httpStatus = reply.status

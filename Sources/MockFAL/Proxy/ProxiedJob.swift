@@ -14,6 +14,8 @@ struct ProxiedJob: Sendable {
     /// The receiver's own webhook URL (FAL was given the proxy's).
     let webhookURL: String?
     let hook: String
+    /// The proxy's address as the client used it: FAL's own URLs in answers about this job point there.
+    let clientBase: String
     let totalSteps: Int
     var fault: Fault
     /// The upstream's latest queue status: `IN_QUEUE`, `IN_PROGRESS`, `COMPLETED`.

@@ -66,7 +66,13 @@ public actor ExchangeRecorder {
 
     func record(_ exchange: RecordedExchange, appId: String, requestId: String, upstream: String) {
         var recording = recordings[requestId] ?? Recording(source: source, upstream: upstream, appId: appId, requestId: requestId, exchanges: [])
-        recording.exchanges.append(exchange)
+        if let last = recording.exchanges.last, last.kind == .status, exchange.kind == .status, last.response.status == exchange.response.status,
+            last.response.body?["status"] == exchange.response.body?["status"]
+        {
+            recording.exchanges[recording.exchanges.count - 1] = exchange  // a poll that learnt nothing new: the latest stands for it
+        } else {
+            recording.exchanges.append(exchange)
+        }
         recordings[requestId] = recording
         let url = URL(fileURLWithPath: folder).appendingPathComponent(recording.fileName)
         let data = (try? JSONValue.from(recording))?.prettyJSONData() ?? Data()
