@@ -126,7 +126,7 @@ struct BotHarness: Sendable {
 
     /// Submissions FAL accepted (each one a paid training).
     func acceptedSubmits() async -> Int {
-        await fal.journalEntries().filter { $0.kind == "submit" && $0.verdict == "accepted" }.count
+        await fal.journalEntries().filter { $0.kind == .submit && $0.verdict == .accepted }.count
     }
 
     /// How many bot messages to `user` contain `text`.

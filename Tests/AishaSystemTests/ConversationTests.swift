@@ -98,7 +98,7 @@ struct ConversationTests {
             try await bot.tap("Начать обучение")
             try await bot.callback("go:\(avatar.id.uuidString.lowercased())")
             #expect(await bot.lastText() == Texts.alreadyTraining)
-            #expect(await bot.fal.journalEntries().filter { $0.kind == "submit" }.count == 1)
+            #expect(await bot.fal.journalEntries().filter { $0.kind == .submit }.count == 1)
         }
     }
 
@@ -110,7 +110,7 @@ struct ConversationTests {
             let avatar = try #require(try await bot.avatar())
             try await bot.callback("cancel:\(avatar.id.uuidString.lowercased())")
             #expect(await bot.lastText() == Texts.cancelled)
-            #expect(await bot.fal.journalEntries().contains { $0.kind == "cancel" && $0.httpStatus == 202 })
+            #expect(await bot.fal.journalEntries().contains { $0.kind == .cancel && $0.httpStatus == 202 })
             #expect(try await bot.avatar()?.status == .cancelled)
             #expect(try await bot.services.store.user(id: 1001)?.balance == 150)
         }

@@ -74,7 +74,7 @@ struct MultiInstanceTests {
             unfinished = try await a.unfinished(users)
             if unfinished.isEmpty { break }
             await a.advance(.seconds(60))
-            _ = await eventually(timeout: .seconds(5)) { await a.fal.journalEntries().contains { $0.kind == "status" } }
+            _ = await eventually(timeout: .seconds(5)) { await a.fal.journalEntries().contains { $0.kind == .status } }
         }
         #expect(try await eventually(timeout: .seconds(30)) {
             unfinished = try await a.unfinished(users)
@@ -88,7 +88,7 @@ struct MultiInstanceTests {
             let ledger = try await a.services.store.ledger(userId: user.id).map(\.kind)
             #expect(ledger == [.grant, .charge], "user \(user.id): \(ledger)")
         }
-        let dropped = await a.fal.journalEntries().filter { $0.kind == "status" }.count
+        let dropped = await a.fal.journalEntries().filter { $0.kind == .status }.count
         #expect(dropped > 0, "some trainings were finished by a poller")
     }
 }

@@ -91,7 +91,7 @@ struct S3TrainingTests {
         try await BotHarness.run(objects: store) { bot in
             try await bot.createAvatar(type: "Художественный")
             try await bot.tap("Начать обучение")
-            let submit = try #require(await bot.fal.journalEntries().first { $0.kind == "submit" })
+            let submit = try #require(await bot.fal.journalEntries().first { $0.kind == .submit })
             let dataURL = try #require(submit.input?["data_url"]?.stringValue)
             #expect(dataURL.hasPrefix("\(moto.endpoint)/\(bucket)/archives/"))
             #expect(dataURL.contains("X-Amz-Signature="))

@@ -13,9 +13,9 @@ struct TrainingFlowTests {
             #expect(await bot.lastText().contains("Стоимость: 150"))
             try await bot.tap("Начать обучение")
             #expect(await eventually { await bot.lastText().contains("🎭 Портретное обучение запущено") })
-            let submit = try #require(await bot.fal.journalEntries().first { $0.kind == "submit" })
+            let submit = try #require(await bot.fal.journalEntries().first { $0.kind == .submit })
             #expect(submit.appId == "fal-ai/flux-lora-portrait-trainer")
-            #expect(submit.verdict == "accepted")
+            #expect(submit.verdict == .accepted)
             #expect(submit.input?["steps"] == 1000)
             #expect(submit.input?["learning_rate"]?.doubleValue == 0.0002)
             let webhookPath = "/api/v1/avatar/status_update?avatar_id=\(try #require(try await bot.avatar()).id.uuidString.lowercased())&attempt=1&training_type=portrait"
@@ -41,9 +41,9 @@ struct TrainingFlowTests {
             #expect(try await bot.avatar()?.trainingType == .style)
             try await bot.tap("Начать обучение")
             #expect(await eventually { await bot.lastText().contains("🎨 Художественное обучение запущено") })
-            let submit = try #require(await bot.fal.journalEntries().first { $0.kind == "submit" })
+            let submit = try #require(await bot.fal.journalEntries().first { $0.kind == .submit })
             #expect(submit.appId == "fal-ai/flux-pro-trainer")
-            #expect(submit.verdict == "accepted")
+            #expect(submit.verdict == .accepted)
             #expect(submit.input?["iterations"] == 500)
             #expect(submit.input?["learning_rate"]?.doubleValue == 0.0001)
             #expect(submit.input?["priority"] == "quality")
@@ -62,9 +62,9 @@ struct TrainingFlowTests {
         try await BotHarness.run(styleTrainer: .fluxLoraFastTraining) { bot in
             try await bot.createAvatar(type: "Художественный")
             try await bot.tap("Начать обучение")
-            let submit = try #require(await bot.fal.journalEntries().first { $0.kind == "submit" })
+            let submit = try #require(await bot.fal.journalEntries().first { $0.kind == .submit })
             #expect(submit.appId == "fal-ai/flux-lora-fast-training")
-            #expect(submit.verdict == "accepted")
+            #expect(submit.verdict == .accepted)
             #expect(submit.input?["is_style"] == true)
         }
     }
@@ -176,15 +176,15 @@ struct TrainingFlowTests {
             await bot.fal.addFault(FaultRule(times: 1, fault: Fault(submitStatus: 503, retryAfterSeconds: 5)))
             try await bot.createAvatar(type: "Портретный")
             let tap = Task { try await bot.tap("Начать обучение") }
-            #expect(await bot.fal.waitForCalls(CallFilter(kind: "submit"), count: 1))
+            #expect(await bot.fal.waitForCalls(CallFilter(kind: .submit), count: 1))
             let before = bot.time.now()
             #expect(await eventually {
                 await bot.time.advance(by: .seconds(1))
-                return await bot.fal.journalEntries().filter { $0.kind == "submit" }.count == 2
+                return await bot.fal.journalEntries().filter { $0.kind == .submit }.count == 2
             })
             #expect(bot.time.now().timeIntervalSince(before) >= 5)
             try await tap.value
-            #expect(await bot.fal.journalEntries().filter { $0.kind == "submit" }.map(\.httpStatus) == [503, 200])
+            #expect(await bot.fal.journalEntries().filter { $0.kind == .submit }.map(\.httpStatus) == [503, 200])
             #expect(await eventually { await bot.lastText().contains("Портретное обучение запущено") })
         }
     }

@@ -26,7 +26,7 @@ struct ContractTests {
         #expect(reply.problemFields == ["steps"])
         #expect(reply.problemTypes == ["value_error.extra"])
         let entry = try #require(await harness.queue.journalEntries().last)
-        #expect(entry.verdict == "rejected")
+        #expect(entry.verdict == .rejected)
         #expect(await harness.queue.snapshots().isEmpty)
     }
 
@@ -87,7 +87,7 @@ struct ContractTests {
         let reply = try await harness.submit("fal-ai/flux-pro-trainer", .object(input))
         #expect(reply.status == 200)
         let entry = try #require(await harness.queue.journalEntries().last)
-        #expect(entry.verdict == "recorded")
+        #expect(entry.verdict == .recorded)
         #expect(entry.problems?.map(\.field) == ["steps"])
     }
 

@@ -14,11 +14,11 @@ struct ProxyTests {
         #expect(submitted.status == 200)
         let id = submitted.json["request_id"]?.stringValue ?? ""
         #expect(submitted.json["status_url"]?.stringValue?.hasPrefix(rig.proxyURL) == true, "FAL's own URLs point at the proxy")
-        let upstreamSubmit = await rig.standIn.journalEntries().first { $0.kind == "submit" }
+        let upstreamSubmit = await rig.standIn.journalEntries().first { $0.kind == .submit }
         #expect(upstreamSubmit?.requestId == id)
         #expect(upstreamSubmit?.webhookURL?.hasPrefix(rig.proxyURL + "/_proxy/webhooks/") == true, "FAL calls the proxy back")
-        let journaled = await rig.queue.journalEntries().first { $0.kind == "submit" }
-        #expect(journaled?.verdict == "accepted")
+        let journaled = await rig.queue.journalEntries().first { $0.kind == .submit }
+        #expect(journaled?.verdict == .accepted)
         #expect(journaled?.webhookURL == rig.hookURL, "the journal keeps the client's own webhook URL")
         #expect(await eventually { rig.received.withLock { $0.count } == 1 })
         let standInBody = try #require(await rig.standIn.snapshots().first?.output)
@@ -30,16 +30,16 @@ struct ProxyTests {
         let signature = delivery.headers.first { $0.0 == "x-fal-webhook-signature" }?.1 ?? ""
         let keys = await rig.standIn.keyRing.jwks["keys"]?.arrayValue ?? []
         #expect(!signature.isEmpty && keys.count == 1)
-        #expect(await eventually { await rig.queue.journalEntries().contains { $0.kind == "webhook" } }, "journaled once relayed")
-        let webhook = await rig.queue.journalEntries().first { $0.kind == "webhook" }
-        #expect(webhook?.verdict == "accepted", "FAL's signature checked against its JWKS")
+        #expect(await eventually { await rig.queue.journalEntries().contains { $0.kind == .webhook } }, "journaled once relayed")
+        let webhook = await rig.queue.journalEntries().first { $0.kind == .webhook }
+        #expect(webhook?.verdict == .accepted, "FAL's signature checked against its JWKS")
         #expect(webhook?.httpStatus == 200)
         let job = try #require(await rig.proxy.snapshots().first)
         #expect(job.status == "COMPLETED" && job.imageCount == 12 && job.webhookAttempts.map(\.outcome) == ["delivered"])
         let status = try await rig.call("GET", "/fal-ai/flux-pro-trainer/requests/\(id)/status")
         #expect(status.status == 200 && status.json["status"] == "COMPLETED")
         #expect(status.json["cancel_url"]?.stringValue?.hasPrefix(rig.proxyURL) == true, "status answers point at the proxy too")
-        #expect(await rig.standIn.journalEntries().filter { $0.kind == "status" }.count >= 1)
+        #expect(await rig.standIn.journalEntries().filter { $0.kind == .status }.count >= 1)
         await rig.stop()
     }
 
@@ -53,7 +53,7 @@ struct ProxyTests {
         let unavailable = try await rig.submitStyle()
         #expect(unavailable.status == 503 && unavailable.header("Retry-After") == "7")
         #expect(await rig.standIn.journalEntries().isEmpty, "nothing reached (or cost money at) FAL")
-        #expect(await rig.queue.journalEntries().map(\.verdict) == ["rejected", nil])
+        #expect(await rig.queue.journalEntries().map(\.verdict) == [.rejected, nil])
         await rig.stop()
     }
 
@@ -65,8 +65,8 @@ struct ProxyTests {
         let capped = try await rig.submitStyle()
         #expect(capped.status == 403)
         #expect(capped.json["detail"]?.stringValue?.contains("--max-paid-jobs") == true)
-        #expect(await rig.standIn.journalEntries().filter { $0.kind == "submit" }.count == 1)
-        #expect(await rig.queue.journalEntries().last?.verdict == "capped")
+        #expect(await rig.standIn.journalEntries().filter { $0.kind == .submit }.count == 1)
+        #expect(await rig.queue.journalEntries().last?.verdict == .capped)
         await rig.stop()
     }
 
@@ -123,9 +123,9 @@ struct ProxyTests {
         let answer = try await AsyncHTTPClientTransport().send(
             OutgoingRequest(method: "POST", url: hook, headers: delivery.headers.filter { $0.0.hasPrefix("x-fal-") }, body: tampered))
         #expect(answer.status == 200)
-        #expect(await eventually { await rig.queue.journalEntries().filter { $0.kind == "webhook" }.count == 2 })
-        let entry = await rig.queue.journalEntries().last { $0.kind == "webhook" }
-        #expect(entry?.verdict == "rejected")
+        #expect(await eventually { await rig.queue.journalEntries().filter { $0.kind == .webhook }.count == 2 })
+        let entry = await rig.queue.journalEntries().last { $0.kind == .webhook }
+        #expect(entry?.verdict == .rejected)
         #expect(entry?.problems?.first?.msg.contains("matches no key") == true)
         await rig.stop()
     }

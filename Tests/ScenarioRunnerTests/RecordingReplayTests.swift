@@ -15,14 +15,14 @@ struct RecordingReplayTests {
         #expect(drifts.count >= 5)
         #expect(drifts.allSatisfy { $0.lines.isEmpty }, "\(RecordingReplay.report(drifts))")
         let kinds = Set(try Recording.load(folder: recordingsFolder).flatMap { $0.recording.exchanges.map(\.kind) })
-        #expect(kinds == Set(RecordedExchange.Kind.allCases), "submit, status, result, cancel and webhook are all covered")
+        #expect(kinds == Set(CallKind.allCases), "submit, status, result, cancel and webhook are all covered")
     }
 
     @Test("a doctored recording produces exactly its drift, and values (ids, URLs, times) never count")
     func doctored() async throws {
         let (_, original) = try #require(try Recording.load(folder: recordingsFolder).first { $0.file.contains("d5fe0b66") })
         var recording = original
-        func index(_ kind: RecordedExchange.Kind, status: String? = nil) throws -> Int {
+        func index(_ kind: CallKind, status: String? = nil) throws -> Int {
             try #require(recording.exchanges.firstIndex { $0.kind == kind && (status == nil || $0.response.body?["status"]?.stringValue == status) })
         }
         func edit(_ at: Int, _ change: (inout [String: JSONValue]) -> Void) {

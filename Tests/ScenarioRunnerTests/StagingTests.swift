@@ -37,7 +37,7 @@ struct StagingTests {
         let skipped = results.compactMap { if case .skipped(let reason) = $0.outcome { "\($0.file): \(reason)" } else { nil } }
         #expect(skipped.count == 1 && skipped[0].contains("seed-bug-5") && skipped[0].contains("only FAL can fail a job at a step"))
         #expect(results.filter(\.passed).count == files.count - 1)
-        let upstreamSubmits = await rig.standIn.journalEntries().filter { $0.kind == "submit" && $0.httpStatus == 200 }.count
+        let upstreamSubmits = await rig.standIn.journalEntries().filter { $0.kind == .submit && $0.httpStatus == 200 }.count
         #expect(await staging.budget.used == upstreamSubmits, "every job FAL accepted was counted as paid")
         #expect(await staging.stop().isEmpty, "each scenario cancelled what it left running")
         await rig.stop()

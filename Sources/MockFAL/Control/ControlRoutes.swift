@@ -106,8 +106,8 @@ enum ControlRoutes {
 
 struct WaitRequest: Decodable {
     var app: String?
-    var kind: String?
-    var verdict: String?
+    var kind: CallKind?
+    var verdict: Verdict?
     var count: Int?
     var timeoutSeconds: Double?
 

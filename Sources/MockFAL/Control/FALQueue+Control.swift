@@ -15,10 +15,10 @@ struct JournalWaiter: Sendable {
 /// Which journal entries a wait-for-call counts.
 public struct CallFilter: Sendable, Codable, Hashable {
     public var app: String?
-    public var kind: String?
-    public var verdict: String?
+    public var kind: CallKind?
+    public var verdict: Verdict?
 
-    public init(app: String? = nil, kind: String? = nil, verdict: String? = nil) {
+    public init(app: String? = nil, kind: CallKind? = nil, verdict: Verdict? = nil) {
         self.app = app
         self.kind = kind
         self.verdict = verdict
@@ -30,7 +30,7 @@ public struct CallFilter: Sendable, Codable, Hashable {
 }
 
 extension FALQueue {
-    func newEntry(method: String, path: String, kind: String) -> JournalEntry {
+    func newEntry(method: String, path: String, kind: CallKind) -> JournalEntry {
         journalSeq += 1
         return JournalEntry(seq: journalSeq, time: Job.timestamp(now), method: method, path: path, kind: kind, httpStatus: 0)
     }

@@ -5,21 +5,39 @@ import Foundation
 #endif
 import SupportKit
 
+/// Which queue call, or delivery, a journal entry or a recorded exchange is.
+public enum CallKind: String, Sendable, Codable, Hashable, CaseIterable {
+    case submit, status, result, cancel, webhook
+}
+
+/// What MockFAL made of a submit (and, in proxy mode, of a webhook's signature).
+public enum Verdict: String, Sendable, Codable, Hashable, CaseIterable {
+    /// The input met the contract (a webhook: FAL's signature checked out).
+    case accepted
+    /// Refused with FAL's 422 (a webhook: its signature did not check out).
+    case rejected
+    /// Problems found and let through (lenient mode, or a proxy told to forward invalid input).
+    case recorded
+    /// Refused by the paid-job cap before it reached FAL.
+    case capped
+    /// No contract for the app: forwarded unchecked.
+    case unchecked
+}
+
 /// One request MockFAL answered, with its validation verdict.
 public struct JournalEntry: Sendable, Codable, Hashable {
     public var seq: Int
     public var time: String
     public var method: String
     public var path: String
-    /// `submit`, `status`, `result`, `cancel`
-    public var kind: String
+    public var kind: CallKind
     public var appId: String?
     public var requestId: String?
     public var httpStatus: Int
     /// Submits only: the body as sent.
     public var input: JSONValue?
-    /// Submits only: `accepted`, `rejected` or `recorded` (lenient mode let problems through).
-    public var verdict: String?
+    /// Submits (and proxied webhooks) only.
+    public var verdict: Verdict?
     public var problems: [ValidationProblem]?
     public var webhookURL: String?
 

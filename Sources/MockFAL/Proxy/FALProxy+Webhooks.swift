@@ -28,17 +28,17 @@ extension FALProxy {
         guard let target = hooks[hook] else { return 404 }
         let parsed = (try? JSONValue.parse(body)) ?? .null
         let requestId = parsed["request_id"]?.stringValue ?? headers.first { $0.0.lowercased() == "x-fal-webhook-request-id" }?.1 ?? ""
-        var entry = await queue.newEntry(method: "POST", path: "/_proxy/webhooks/\(hook)", kind: "webhook")
+        var entry = await queue.newEntry(method: "POST", path: "/_proxy/webhooks/\(hook)", kind: .webhook)
         entry.requestId = requestId
         entry.appId = target.appId
         entry.webhookURL = target.url
         entry.input = parsed
         if let problem = await keys.verify(headers: headers, body: body) {
-            entry.verdict = "rejected"
+            entry.verdict = .rejected
             entry.problems = [ValidationProblem(loc: ["header", "x-fal-webhook-signature"], msg: problem.description, type: "signature")]
             logger.warning("upstream webhook signature not accepted", metadata: ["request_id": "\(requestId)", "problem": "\(problem)"])
         } else {
-            entry.verdict = "accepted"
+            entry.verdict = .accepted
         }
         jobs[requestId]?.learn(webhook: parsed)
         let fault = target.fault.merged(with: await queue.requestFault(requestId))

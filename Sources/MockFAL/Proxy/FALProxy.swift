@@ -55,7 +55,7 @@ public actor FALProxy: QueueBackend {
         path: String, body: Data, webhookURL: String?, baseURL: String, authorization: String?, headers: [(String, String)]
     ) async -> QueueReply {
         let appPath = path.trimming { $0 == "/" }
-        var entry = await queue.newEntry(method: "POST", path: "/" + appPath, kind: "submit")
+        var entry = await queue.newEntry(method: "POST", path: "/" + appPath, kind: .submit)
         entry.webhookURL = webhookURL
         let reply = await submit(appPath: appPath, body: body, webhookURL: webhookURL, baseURL: baseURL, authorization: authorization, headers: headers, entry: &entry)
         entry.httpStatus = reply.status
@@ -86,13 +86,13 @@ public actor FALProxy: QueueBackend {
             let (problems, filled) = InputValidator.validate(input, against: contract)
             effective = filled
             entry.problems = problems.isEmpty ? nil : problems
-            entry.verdict = problems.isEmpty ? "accepted" : (upstream.refuseInvalid ? "rejected" : "recorded")
+            entry.verdict = problems.isEmpty ? .accepted : (upstream.refuseInvalid ? .rejected : .recorded)
             if !problems.isEmpty, upstream.refuseInvalid {
                 logger.info("submit refused before the upstream", metadata: ["app": "\(appId)", "problems": "\(problems.map(\.field))"])
                 return QueueReply(status: 422, body: ["detail": .array(problems.map { (try? JSONValue.from($0)) ?? .null })])
             }
         } else {
-            entry.verdict = "unchecked"
+            entry.verdict = .unchecked
         }
         let hook = UUID().uuidString.lowercased()
         var sent = body
@@ -114,7 +114,7 @@ public actor FALProxy: QueueBackend {
             return (reply, reply.status == 200 && reply.body["request_id"]?.stringValue != nil)
         }
         guard let reply = attempt else {
-            entry.verdict = "capped"
+            entry.verdict = .capped
             hooks[hook] = nil
             let limit = upstream.budget.limit ?? 0
             return .detail(403, "mock-fal proxy: the cap of \(limit) paid job(s) (--max-paid-jobs) is reached; this submit was not sent to FAL")
@@ -175,11 +175,11 @@ public actor FALProxy: QueueBackend {
     // MARK: Forwarding
 
     private func relay(
-        _ kind: RecordedExchange.Kind, _ method: String, _ prefix: String, _ requestId: String, _ suffix: String, query: String,
+        _ kind: CallKind, _ method: String, _ prefix: String, _ requestId: String, _ suffix: String, query: String,
         authorization: String?
     ) async -> QueueReply {
         let prefix = prefix.trimming { $0 == "/" }
-        var entry = await queue.newEntry(method: method, path: "/\(prefix)/requests/\(requestId)\(suffix)", kind: kind.rawValue)
+        var entry = await queue.newEntry(method: method, path: "/\(prefix)/requests/\(requestId)\(suffix)", kind: kind)
         entry.requestId = requestId
         entry.appId = jobs[requestId]?.appId
         var reply: QueueReply
@@ -205,7 +205,7 @@ public actor FALProxy: QueueBackend {
 
     /// Sends one call upstream, learns from the answer, records the exchange and answers the client with the
     /// upstream's bytes (its own URLs pointed at `baseURL` when given).
-    func forward(_ request: OutgoingRequest, kind: RecordedExchange.Kind, appId: String, requestId: String?, baseURL: String) async -> QueueReply {
+    func forward(_ request: OutgoingRequest, kind: CallKind, appId: String, requestId: String?, baseURL: String) async -> QueueReply {
         let response: IncomingResponse
         do {
             response = try await configuration.transport.send(request)

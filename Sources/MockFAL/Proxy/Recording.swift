@@ -7,10 +7,6 @@ import SupportKit
 
 /// One request and its answer, as the proxy saw it on the wire (secrets redacted).
 public struct RecordedExchange: Sendable, Codable, Hashable {
-    /// Which queue call or delivery this was.
-    public enum Kind: String, Sendable, Codable, Hashable, CaseIterable {
-        case submit, status, result, cancel, webhook
-    }
     public struct Message: Sendable, Codable, Hashable {
         public var method: String?
         /// Path and query, e.g. `/fal-ai/flux-pro-trainer?fal_webhook=…` (requests only).
@@ -19,7 +15,7 @@ public struct RecordedExchange: Sendable, Codable, Hashable {
         public var headers: [String: String]
         public var body: JSONValue?
     }
-    public var kind: Kind
+    public var kind: CallKind
     public var time: String
     public var request: Message
     public var response: Message

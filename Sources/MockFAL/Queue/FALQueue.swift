@@ -42,7 +42,7 @@ public actor FALQueue {
     /// `POST /{app_id}[/{path}]?fal_webhook=…`
     public func submit(path: String, body: Data, webhookURL: String?, baseURL: String, authorization: String?) -> QueueReply {
         let appPath = path.trimming { $0 == "/" }
-        var entry = newEntry(method: "POST", path: "/" + appPath, kind: "submit")
+        var entry = newEntry(method: "POST", path: "/" + appPath, kind: .submit)
         entry.webhookURL = webhookURL
         func answer(_ reply: QueueReply) -> QueueReply {
             entry.httpStatus = reply.status
@@ -77,12 +77,12 @@ public actor FALQueue {
         let (problems, effective) = InputValidator.validate(input, against: contract)
         entry.problems = problems.isEmpty ? nil : problems
         if !problems.isEmpty, configuration.mode == .strict {
-            entry.verdict = "rejected"
+            entry.verdict = .rejected
             logger.info("submit rejected", metadata: ["app": "\(contract.appId)", "problems": "\(problems.map(\.field))"])
             let detail = problems.map { (try? JSONValue.from($0)) ?? .null }
             return answer(QueueReply(status: 422, body: ["detail": .array(detail)]))
         }
-        entry.verdict = problems.isEmpty ? "accepted" : "recorded"
+        entry.verdict = problems.isEmpty ? .accepted : .recorded
         let id = UUID().uuidString.lowercased()
         entry.requestId = id
         let steps = configuration.simulatedSteps
@@ -109,7 +109,7 @@ public actor FALQueue {
 
     /// `GET …/requests/{id}/status[?logs=1]`
     public func status(prefix: String, requestId: String, logs: Bool, authorization: String?) -> QueueReply {
-        lookup("status", "GET", prefix, requestId, "/status", authorization) { job in
+        lookup(.status, "GET", prefix, requestId, "/status", authorization) { job in
             var body: [String: JSONValue] = [
                 "request_id": .string(job.id), "response_url": .string(job.url("")),
                 "status_url": .string(job.url("/status")), "cancel_url": .string(job.url("/cancel")),
@@ -146,7 +146,7 @@ public actor FALQueue {
 
     /// `GET …/requests/{id}`
     public func result(prefix: String, requestId: String, authorization: String?) -> QueueReply {
-        lookup("result", "GET", prefix, requestId, "", authorization) { job in
+        lookup(.result, "GET", prefix, requestId, "", authorization) { job in
             switch job.phase {
             case .succeeded(let output): QueueReply(status: 200, body: output)
             case .failed(let failure): QueueReply(status: failure.httpStatus, body: failure.body)
@@ -158,7 +158,7 @@ public actor FALQueue {
 
     /// `PUT …/requests/{id}/cancel`
     public func cancel(prefix: String, requestId: String, authorization: String?) -> QueueReply {
-        lookup("cancel", "PUT", prefix, requestId, "/cancel", authorization) { job in
+        lookup(.cancel, "PUT", prefix, requestId, "/cancel", authorization) { job in
             guard !job.phase.isFinished else { return QueueReply(status: 400, body: ["status": "ALREADY_COMPLETED"]) }
             jobs[job.id]?.phase = .cancelled
             jobs[job.id]?.finishedAt = now
@@ -176,7 +176,7 @@ public actor FALQueue {
     // MARK: Helpers
 
     private func lookup(
-        _ kind: String, _ method: String, _ prefix: String, _ requestId: String, _ suffix: String,
+        _ kind: CallKind, _ method: String, _ prefix: String, _ requestId: String, _ suffix: String,
         _ authorization: String?, _ body: (Job) -> QueueReply
     ) -> QueueReply {
         let prefix = prefix.trimming { $0 == "/" }

@@ -131,7 +131,7 @@ struct Expectations {
 
     private func submit(_ expectation: SubmitExpectation) async throws {
         await executor.settle()
-        let submits = await env.fal.journalEntries().filter { $0.kind == "submit" && (expectation.app == nil || $0.appId == expectation.app) }
+        let submits = await env.fal.journalEntries().filter { $0.kind == .submit && (expectation.app == nil || $0.appId == expectation.app) }
         let index = expectation.index < 0 ? submits.count + expectation.index : expectation.index - 1
         guard submits.indices.contains(index) else {
             throw StepFailure(
@@ -140,7 +140,7 @@ struct Expectations {
         let entry = submits[index]
         var diff: [String] = []
         if let verdict = expectation.verdict, entry.verdict != verdict {
-            diff.append("verdict: expected \(verdict), actual \(entry.verdict ?? "none") \((entry.problems ?? []).map { "\($0.field): \($0.msg)" })")
+            diff.append("verdict: expected \(verdict.rawValue), actual \(entry.verdict?.rawValue ?? "none") \((entry.problems ?? []).map { "\($0.field): \($0.msg)" })")
         }
         let input = entry.input?.objectValue ?? [:]
         let expectedInput = try await expectation.input.mapValuesAsync { value in
@@ -193,6 +193,6 @@ struct Expectations {
     }
 
     private func falCalls() async -> [String] {
-        await env.fal.journalEntries().suffix(6).map { "FAL \($0.kind) \($0.appId ?? $0.path) → \($0.httpStatus) \($0.verdict ?? "")" }
+        await env.fal.journalEntries().suffix(6).map { "FAL \($0.kind) \($0.appId ?? $0.path) → \($0.httpStatus) \($0.verdict?.rawValue ?? "")" }
     }
 }

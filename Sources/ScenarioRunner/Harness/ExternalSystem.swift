@@ -50,7 +50,9 @@ public struct ExternalSystem: Sendable {
                 if databaseURL == nil, data.contains("{avatar_id}") || data.contains("{trigger_word}") {
                     return "needs stored avatar ids (line \(step.line)): pass the system's --database-url"
                 }
-            default: break
+            case .send, .tap, .photos, .advance, .falFault, .telegramFault, .blockBot, .postWebhook, .expectMessage, .expectNoMessage,
+                .expectFALSubmit, .expectFALCalls, .expectWebhook, .expectTelegramCall, .expectFALJob:
+                continue
             }
         }
         return nil

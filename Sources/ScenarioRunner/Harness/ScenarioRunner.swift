@@ -144,7 +144,7 @@ public enum ScenarioRunner {
         }
         var timeline = await Timeline.collect(environment, userEvents: executor.userEvents)
         var paidJobs: [String: Int] = [:]
-        for submit in await environment.fal.journalEntries() where submit.kind == "submit" && submit.requestId != nil {
+        for submit in await environment.fal.journalEntries() where submit.kind == .submit && submit.requestId != nil {
             paidJobs[submit.appId ?? submit.path, default: 0] += 1
         }
         for cancel in await environment.stop() {

@@ -42,10 +42,7 @@ final class StepExecutor {
     /// included) before the next step, as a person would read the answer before acting again.
     func run(_ step: Step) async throws {
         try await perform(step)
-        switch step.action {
-        case .send(_, _, false), .tap(_, _, false), .callback, .photos: await settle()
-        default: break
-        }
+        if step.action.isForegroundUpdate { await settle() }
     }
 
     private func perform(_ step: Step) async throws {

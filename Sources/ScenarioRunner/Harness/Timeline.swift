@@ -14,13 +14,13 @@ enum Timeline {
         }
         let parser = ISO8601DateFormatter()
         parser.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        for entry in await env.fal.journalEntries() where entry.kind != "status" {
+        for entry in await env.fal.journalEntries() where entry.kind != .status {
             let problems = (entry.problems ?? []).map { "\($0.field): \($0.msg)" }.joined(separator: "; ")
             let input = entry.input.map { " input=\($0)" } ?? ""
             events.append(
                 TimelineEvent(
                     time: parser.date(from: entry.time) ?? env.time.now(), kind: .fal,
-                    text: "\(entry.method) \(entry.path) → \(entry.httpStatus) \(entry.verdict ?? "")\(problems.isEmpty ? "" : " [\(problems)]")\(input)"))
+                    text: "\(entry.method) \(entry.path) → \(entry.httpStatus) \(entry.verdict?.rawValue ?? "")\(problems.isEmpty ? "" : " [\(problems)]")\(input)"))
         }
         for job in await env.falJobs.snapshots() {
             for attempt in job.webhookAttempts {

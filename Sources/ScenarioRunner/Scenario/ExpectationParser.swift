@@ -1,4 +1,5 @@
 import Foundation
+import MockFAL
 import SupportKit
 import Yams
 
@@ -40,13 +41,13 @@ enum ExpectationParser {
                 let object = r.json(query).objectValue ?? [:]
                 expectation.webhookQuery = object.mapValues { $0.stringValue ?? "\($0)" }
             }
-            expectation.verdict = try map["verdict"].map { try r.string($0, "verdict") }
+            expectation.verdict = try map["verdict"].map { try r.choice($0, "verdict", Verdict.self) }
             expectation.index = try map["index"].map { try r.int($0, "index") } ?? -1
             return .expectFALSubmit(expectation)
         case "expect_fal_calls":
             let map = try r.mapping(node, key, allowed: ["app", "kind", "count"], required: ["count"])
             return .expectFALCalls(
-                app: try map["app"].map { try r.string($0, "app") }, kind: try map["kind"].map { try r.string($0, "kind") } ?? "submit",
+                app: try map["app"].map { try r.string($0, "app") }, kind: try map["kind"].map { try r.choice($0, "kind", CallKind.self) } ?? .submit,
                 count: try r.int(map["count"]!, "count", range: 0...10_000))
         case "expect_avatar":
             let map = try r.mapping(node, key, allowed: avatarKeys + ["user", "timeout"])

@@ -117,7 +117,7 @@ public struct SubmitExpectation: Sendable {
     public var input: [String: JSONValue] = [:]
     public var absent: [String] = []
     public var webhookQuery: [String: String] = [:]
-    public var verdict: String?
+    public var verdict: Verdict?
     /// Which submit: 1-based, negative from the end (default -1, the latest).
     public var index = -1
 }
@@ -142,7 +142,7 @@ public enum StepAction: Sendable {
     case expectMessage(MessageExpectation, user: Int64?)
     case expectNoMessage(contains: String?, user: Int64?)
     case expectFALSubmit(SubmitExpectation)
-    case expectFALCalls(app: String?, kind: String, count: Int)
+    case expectFALCalls(app: String?, kind: CallKind, count: Int)
     case expectAvatar(AvatarExpectation, user: Int64?)
     case expectLog(contains: String, absent: Bool)
     case expectWebhook(delivered: Int?, attempts: Int?, signatureOK: Bool?)
@@ -150,11 +150,24 @@ public enum StepAction: Sendable {
     case expectTelegramCall(method: String, status: Int?, count: Int?)
     case expectFALJob(fields: [String: JSONValue], index: Int)
 
-    /// Steps that only work in-process against MockFAL on virtual time.
+    /// Steps that need MockFAL (its journal, faults or clock): skipped when an external system talks to FAL itself.
     var needsMockFAL: Bool {
         switch self {
         case .advance, .restart, .falFault, .postWebhook, .expectFALSubmit, .expectFALCalls, .expectWebhook, .expectFALJob: true
-        default: false
+        case .send, .tap, .callback, .photos, .telegramFault, .blockBot, .expectMessage, .expectNoMessage, .expectAvatar, .expectLog,
+            .expectCredits, .expectTelegramCall:
+            false
+        }
+    }
+
+    /// A user's update the bot answers before the next step runs (not one left running with `background: true`).
+    var isForegroundUpdate: Bool {
+        switch self {
+        case .send(_, _, let background), .tap(_, _, let background): !background
+        case .callback, .photos: true
+        case .advance, .restart, .falFault, .telegramFault, .blockBot, .postWebhook, .expectMessage, .expectNoMessage, .expectFALSubmit,
+            .expectFALCalls, .expectAvatar, .expectLog, .expectWebhook, .expectCredits, .expectTelegramCall, .expectFALJob:
+            false
         }
     }
 }
