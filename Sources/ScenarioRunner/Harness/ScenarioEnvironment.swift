@@ -19,12 +19,10 @@ final class ScenarioEnvironment: Sendable {
     let falServer: RunningServer?
     let falSide: FALSide
     let backends: ScenarioBackends
-    /// The user-started system the scenario drives, or nil for the in-process one.
-    let external: ExternalSystem?
+    /// The AishaSystem the scenario drives: ours, in this process, or one the user started.
+    let system: SystemSide
     /// Added to the scenario's user ids (non-zero only against an external system).
     let userOffset: Int64
-    /// The external system's store, when its database URL was given.
-    let externalStore: Mutex<(any AvatarStore)?> = Mutex(nil)
     /// Names this scenario's schema and bucket on shared backends, and its routes on a staging gateway.
     let id: String
     private let aisha: Mutex<(services: AishaServices, server: RunningServer)?> = Mutex(nil)
@@ -33,7 +31,7 @@ final class ScenarioEnvironment: Sendable {
 
     private init(
         scenario: Scenario, time: TimeSource, world: TelegramWorld, fal: FALQueue, folder: URL, telegramServer: RunningServer,
-        falServer: RunningServer?, falSide: FALSide, backends: ScenarioBackends, external: ExternalSystem?, userOffset: Int64, id: String
+        falServer: RunningServer?, falSide: FALSide, backends: ScenarioBackends, system: SystemSide, userOffset: Int64, id: String
     ) {
         self.scenario = scenario
         self.time = time
@@ -45,7 +43,7 @@ final class ScenarioEnvironment: Sendable {
         self.falSide = falSide
         self.id = id
         self.backends = backends
-        self.external = external
+        self.system = system
         self.userOffset = userOffset
     }
 
@@ -100,17 +98,20 @@ final class ScenarioEnvironment: Sendable {
             : try await RunningServer.start(logger: quiet) { running in
                 MockFAL.buildApplication(falConfiguration, queue: fal, proxy: proxy, logger: quiet, onServerRunning: running)
             }
-        let environment = ScenarioEnvironment(
-            scenario: scenario, time: time, world: world, fal: fal, folder: folder, telegramServer: telegramServer,
-            falServer: falServer, falSide: falSide, backends: backends, external: external, userOffset: userOffset, id: id)
+        let system: SystemSide
         if let external {
             // The system registered its webhook with an earlier mock; this one delivers to the same place.
             await world.setWebhook(url: external.url + "/telegram/webhook", secret: external.telegramSecret)
-            if let url = external.databaseURL {
-                let store = try await AishaServices.openStore(url, logger: quiet)
-                environment.externalStore.withLock { $0 = store }
-            }
+            var store: (any AvatarStore)?
+            if let url = external.databaseURL { store = try await AishaServices.openStore(url, logger: quiet) }
+            system = .external(external, store: store)
         } else {
+            system = .inProcess
+        }
+        let environment = ScenarioEnvironment(
+            scenario: scenario, time: time, world: world, fal: fal, folder: folder, telegramServer: telegramServer,
+            falServer: falServer, falSide: falSide, backends: backends, system: system, userOffset: userOffset, id: id)
+        if case .inProcess = system {
             // On a staging run the system's port is known before it starts: mock Telegram delivers there directly.
             try await environment.startAisha(port: staging == nil ? 0 : LoopbackPort.free())
         }
@@ -133,28 +134,48 @@ final class ScenarioEnvironment: Sendable {
     }
 
     /// Where AishaSystem listens: ours, or the external one.
-    var aishaBaseURL: String? { external?.url ?? aisha.withLock { $0?.server.port }.map { "http://127.0.0.1:\($0)" } }
+    var aishaBaseURL: String? {
+        switch system {
+        case .inProcess: aisha.withLock { $0?.server.port }.map { "http://127.0.0.1:\($0)" }
+        case .external(let external, _): external.url
+        }
+    }
 
     /// The store expectations read: the in-process system's, or the external system's database.
     var store: any AvatarStore {
         get throws {
-            guard external != nil else { return try services.store }
-            guard let store = externalStore.withLock({ $0 }) else {
-                throw StepFailure(message: "reading stored state of an external system needs its --database-url")
+            switch system {
+            case .inProcess: return try services.store
+            case .external(_, let store?): return store
+            case .external(_, nil): throw StepFailure(message: "reading stored state of an external system needs its --database-url")
             }
-            return store
         }
     }
 
     /// How long an expectation waits: as written in-process; at least 20 s against an external system, which
     /// answers over a real network on its own schedule.
     func patience(_ timeout: Duration) -> Duration {
-        external == nil ? timeout : max(timeout, .seconds(20))
+        switch system {
+        case .inProcess: timeout
+        case .external: max(timeout, .seconds(20))
+        }
+    }
+
+    /// The clock a webhook the scenario signs as FAL is stamped with: the system's own (an external one checks it
+    /// against the wall clock).
+    var signingTime: TimeSource {
+        switch system {
+        case .inProcess: time
+        case .external: .live
+        }
     }
 
     /// Sends what the outbox holds now (in-process); an external system sends on its own.
     func drainNotifications() async throws {
-        if external == nil { _ = try await services.notifier.drain() }
+        switch system {
+        case .inProcess: _ = try await services.notifier.drain()
+        case .external: break
+        }
     }
 
     /// AishaSystem as `aisha serve` would run it: on the embedded defaults (SQLite file + local files) or the
@@ -218,7 +239,7 @@ final class ScenarioEnvironment: Sendable {
             cancels = await proxy.cancelInFlight()
             staging.gateway.unregister(id)
         }
-        if let store = externalStore.withLock({ $0 }) { await store.close() }
+        if case .external(_, let store?) = system { await store.close() }
         if let running = aisha.withLock({ $0 }) {
             await running.server.stop()
             await backends.cleanUp(running.services)
@@ -229,6 +250,14 @@ final class ScenarioEnvironment: Sendable {
         try? FileManager.default.removeItem(at: folder)
         return cancels
     }
+}
+
+/// Which AishaSystem a scenario drives.
+enum SystemSide: Sendable {
+    /// Ours, started in this process for the scenario (restartable, its log and configuration the scenario's).
+    case inProcess
+    /// One the user started (`--system external`), and its store when its database URL was given.
+    case external(ExternalSystem, store: (any AvatarStore)?)
 }
 
 /// How a scenario's FAL side runs.

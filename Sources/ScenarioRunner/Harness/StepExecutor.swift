@@ -224,8 +224,7 @@ final class StepExecutor {
         let data = Data(text.utf8)
         var headers = [("Content-Type", "application/json")]
         if signed {
-            // An external system checks timestamps against its own, real clock.
-            let signingTime = env.external == nil ? env.time : .live
+            let signingTime = env.signingTime
             let requestId = (try? JSONValue.parse(data))?["request_id"]?.stringValue ?? ""
             headers += await env.fal.keyRing.headers(
                 requestId: requestId, userId: "scenario", timestamp: Int(signingTime.now().timeIntervalSince1970), body: data)
