@@ -53,8 +53,10 @@ struct MockTelegramTests {
         }
     }
 
-    @Test("injected 429 carries retry_after; blocked chats get 403; identical edits get 'not modified'")
+    @Test("injected 429 carries retry_after and holds until it passed; blocked chats get 403; identical edits get 'not modified'")
     func faults() async throws {
+        let clock = VirtualClock()
+        let world = TelegramWorld(token: "1:t", time: .virtual(clock))
         let user = ScenarioUser(id: 56, firstName: "V")
         await world.userSends(from: user, text: "hi")
         await world.inject(TelegramFault(method: "sendMessage", code: 429, description: "Too Many Requests: retry after 7", retryAfter: 7))
@@ -62,6 +64,9 @@ struct MockTelegramTests {
             let body = ByteBuffer(string: #"{"chat_id":56,"text":"x"}"#)
             let limited = try json(try await client.execute(uri: "/bot1:t/sendMessage", method: .post, headers: [.contentType: "application/json"], body: body))
             #expect(limited["parameters"]?["retry_after"] == 7)
+            let early = try await client.execute(uri: "/bot1:t/sendMessage", method: .post, headers: [.contentType: "application/json"], body: body)
+            #expect(early.status == .tooManyRequests, "a retry before retry_after gets 429 again, as on Telegram")
+            await clock.advance(by: .seconds(7))
             let sent = try json(try await client.execute(uri: "/bot1:t/sendMessage", method: .post, headers: [.contentType: "application/json"], body: body))
             let messageId = try #require(sent["result"]?["message_id"]?.intValue)
             let edit = ByteBuffer(string: #"{"chat_id":56,"message_id":\#(messageId),"text":"x"}"#)
@@ -85,5 +90,26 @@ struct MockTelegramTests {
             let big = try json(try await client.execute(uri: "/bot1:t/getFile?file_id=\(large)", method: .get))
             #expect(big["description"] == "Bad Request: file is too big")
         }
+    }
+}
+
+@Suite("Mock Telegram fidelity: the flood wait")
+struct FloodWaitTests {
+    @Test("after a 429 with retry_after 3, a retry within 3 s gets 429 again (cause flood_wait); after it, the send goes through")
+    func floodWait() async throws {
+        let clock = VirtualClock()
+        let world = TelegramWorld(token: "1:t", time: .virtual(clock))
+        await world.userSends(from: ScenarioUser(id: 7, firstName: "U"), text: "/start")
+        await world.inject(TelegramFault(method: "sendMessage", code: 429, description: "Too Many Requests: retry after 3", retryAfter: 3))
+        let send: [String: JSONValue] = ["chat_id": 7, "text": "hello"]
+        #expect(await world.call(token: "1:t", method: "sendMessage", send).0 == 429)
+        await clock.advance(by: .seconds(2))
+        let early = await world.call(token: "1:t", method: "sendMessage", send)
+        #expect(early.0 == 429)
+        #expect(early.1["parameters"]?["retry_after"] == 1)
+        await clock.advance(by: .seconds(1))
+        #expect(await world.call(token: "1:t", method: "sendMessage", send).0 == 200)
+        #expect(await world.calls.map(\.cause) == [.fault, .floodWait, .ran])
+        #expect(await world.calls.allSatisfy { $0.chatId == 7 && $0.text == "hello" })
     }
 }

@@ -15,6 +15,8 @@ public enum AishaError: Error, Sendable, Equatable, CustomStringConvertible {
     case falUnavailable(String)
     /// The submit got no answer: FAL may be training; its webhook (or the submission timeout) settles it.
     case submitUnconfirmed
+    /// The user cancelled the training while its submit was being made: nothing more goes to FAL.
+    case trainingCancelled
 
     public var description: String {
         switch self {
@@ -30,6 +32,7 @@ public enum AishaError: Error, Sendable, Equatable, CustomStringConvertible {
         case .falRejected(let why): "FAL rejected the request: \(why)"
         case .falUnavailable(let why): "FAL unavailable: \(why)"
         case .submitUnconfirmed: "FAL did not answer the submit"
+        case .trainingCancelled: "training cancelled during the submit"
         }
     }
 }

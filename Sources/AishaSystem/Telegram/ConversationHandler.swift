@@ -154,6 +154,8 @@ public struct ConversationHandler: Sendable {
             default:
                 throw AishaError.staleButton
             }
+        } catch AishaError.trainingCancelled {
+            logger.info("training start ended: the user cancelled it", metadata: ["user_id": "\(user.id)"])
         } catch let error as AishaError {
             logger.info("button refused: \(error)", metadata: ["user_id": "\(user.id)", "data": "\(data)"])
             try await telegram.sendMessage(chatId: chat, text: Self.message(for: error), buttons: Self.buttons(for: error, data: data))
@@ -181,11 +183,20 @@ public struct ConversationHandler: Sendable {
             buttons: Texts.confirmButtons(avatar.id))
     }
 
+    /// Cancels an avatar. A training FAL has already finished is not cancelled (the result is paid for and lands
+    /// with its webhook); one whose submit has not been answered yet is failed here, so the start sends nothing more,
+    /// and refunded, since nothing is paid at FAL.
     private func cancel(_ avatar: Avatar, chat: Int64, user: Int64) async throws {
         guard !avatar.status.isFinal else { throw AishaError.staleButton }
-        if avatar.status == .training, let requestId = avatar.falRequestId, let app = avatar.trainerApp {
-            let code = try? await fal.cancel(app: app, requestId: requestId)
-            logger.info("cancel sent to FAL", metadata: ["request_id": "\(requestId)", "http_status": "\(code.map(String.init) ?? "-")"])
+        if avatar.status == .training {
+            if let requestId = avatar.falRequestId, let app = avatar.trainerApp {
+                let code = try? await fal.cancel(app: app, requestId: requestId)
+                logger.info("cancel sent to FAL", metadata: ["request_id": "\(requestId)", "http_status": "\(code.map(String.init) ?? "-")"])
+                if code == 400 {
+                    try await telegram.sendMessage(chatId: chat, text: Texts.cancelTooLate(avatar), buttons: [])
+                    return
+                }
+            }
             try await store.abortTraining(
                 avatarId: avatar.id, attempt: avatar.trainingAttempt, error: "cancelled by the user", status: .cancelled, notification: nil, now: time.now())
         } else {
@@ -225,6 +236,7 @@ public struct ConversationHandler: Sendable {
         case .submitUnconfirmed: Texts.submitUnconfirmed
         case .photoRejected(let why): Texts.photoRejected(why)
         case .tooManyPhotos: Texts.photoRejected(Texts.photoLimit)
+        case .trainingCancelled: Texts.cancelled
         }
     }
 

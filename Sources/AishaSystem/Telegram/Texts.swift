@@ -108,6 +108,9 @@ public enum Texts {
     public static let staleButton = "Эта кнопка устарела. Откройте меню: /start"
     public static func notEnoughPhotos(_ have: Int) -> String { "Загружено \(have) фото, нужно не меньше \(TrainingRules.minPhotos)." }
     public static let cancelled = "Аватар отменён."
+    public static func cancelTooLate(_ avatar: Avatar) -> String {
+        "Обучение аватара «\(avatar.name)» уже завершилось, отменить его нельзя. Результат придёт в ближайшее время."
+    }
     public static let noAvatars = "У вас пока нет аватаров."
 
     public static func avatarList(_ avatars: [Avatar]) -> String {

@@ -85,14 +85,24 @@ public struct TrainingService: Sendable {
             "\(settings.endpoint.url)/api/v1/avatar/status_update?avatar_id=\(avatarId.uuidString.lowercased())&attempt=\(ticket.attempt)&training_type=\(type.rawValue)"
         do {
             try await store.markSubmitting(avatarId: avatarId, attempt: ticket.attempt, now: time.now())
-            let submission = try await submitWithRetries(plan: plan, webhook: webhook, logger: logger)
+            let submission = try await submitWithRetries(plan: plan, webhook: webhook, avatarId: avatarId, attempt: ticket.attempt, logger: logger)
             try await checkpoint(.submitted)
             try await store.recordSubmission(
                 avatarId: avatarId, attempt: ticket.attempt, requestId: submission.requestId,
                 announcement: Texts.startedNotice(avatar, type: type, attempt: ticket.attempt), now: time.now())
+            guard try await isStillTraining(avatarId, attempt: ticket.attempt) else {
+                // Cancelled while the submit was on its way: FAL's job is nobody's now, so it is cancelled there too.
+                let code = try? await fal.cancel(app: plan.app, requestId: submission.requestId)
+                logger.warning("cancelled during the submit; FAL's job cancelled too", metadata: [
+                    "request_id": "\(submission.requestId)", "http_status": "\(code.map(String.init) ?? "-")",
+                ])
+                throw AishaError.trainingCancelled
+            }
             await notifier.kick()
             logger.info("\(plan.launchLog)", metadata: ["request_id": "\(submission.requestId)"])
             return StartedTraining(avatar: avatar, type: type, plan: plan, requestId: submission.requestId)
+        } catch AishaError.trainingCancelled {
+            throw AishaError.trainingCancelled
         } catch FALError.noAnswer(let detail) {
             // FAL may have the job: no retry (a second paid job) and no refund yet. Its webhook binds the request id
             // through the URL; without one the poller fails and refunds it after SUBMISSION_TIMEOUT.
@@ -108,10 +118,12 @@ public struct TrainingService: Sendable {
         }
     }
 
-    /// Retries 5xx/429/no answer, waiting `Retry-After` (capped at 60 s) or 2, 4, 8… s on the clock.
-    private func submitWithRetries(plan: TrainerPlan, webhook: String, logger: Logger) async throws -> FALSubmission {
+    /// Retries 5xx/429/no answer, waiting `Retry-After` (capped at 60 s) or 2, 4, 8… s on the clock; stops when the
+    /// training was cancelled meanwhile.
+    private func submitWithRetries(plan: TrainerPlan, webhook: String, avatarId: UUID, attempt training: Int, logger: Logger) async throws -> FALSubmission {
         var attempt = 1
         while true {
+            if attempt > 1, try await !isStillTraining(avatarId, attempt: training) { throw AishaError.trainingCancelled }
             do {
                 return try await fal.submit(app: plan.app, input: plan.input, webhookURL: webhook)
             } catch let error as FALError where error.isRetryable && attempt < settings.submitAttempts {
@@ -122,5 +134,10 @@ public struct TrainingService: Sendable {
                 attempt += 1
             }
         }
+    }
+
+    private func isStillTraining(_ avatarId: UUID, attempt: Int) async throws -> Bool {
+        guard let avatar = try await store.avatar(id: avatarId) else { return false }
+        return avatar.status == .training && avatar.trainingAttempt == attempt
     }
 }

@@ -16,15 +16,17 @@ struct Expectations {
             try await noMessage(contains, user: try executor.user(id))
         case .expectFALSubmit(let expectation):
             try await submit(expectation)
-        case .expectFALCalls(let app, let kind, let count):
+        case .expectFALCalls(let app, let kind, let count, let status):
             await executor.settle()
             var actual = 0
             _ = await eventually {
-                actual = await env.fal.journalEntries().filter { $0.kind == kind && (app == nil || $0.appId == app) }.count
+                actual = await env.fal.journalEntries().filter { $0.kind == kind && (app == nil || $0.appId == app) && (status == nil || $0.httpStatus == status) }.count
                 return actual >= count
             }
             guard actual == count else {
-                throw StepFailure(message: "expected \(count) FAL \(kind) call(s)\(app.map { " to \($0)" } ?? ""), actual \(actual)", diff: await falCalls())
+                throw StepFailure(
+                    message: "expected \(count) FAL \(kind.rawValue) call(s)\(app.map { " to \($0)" } ?? "")\(status.map { " answered \($0)" } ?? ""), actual \(actual)",
+                    diff: await falCalls())
             }
         case .expectAvatar(let expectation, let id):
             try await avatar(expectation, user: try executor.user(id))
@@ -193,6 +195,6 @@ struct Expectations {
     }
 
     private func falCalls() async -> [String] {
-        await env.fal.journalEntries().suffix(6).map { "FAL \($0.kind) \($0.appId ?? $0.path) → \($0.httpStatus) \($0.verdict?.rawValue ?? "")" }
+        await env.fal.journalEntries().suffix(6).map { "FAL \($0.kind.rawValue) \($0.appId ?? $0.path) → \($0.httpStatus) \($0.verdict?.rawValue ?? "")" }
     }
 }

@@ -142,6 +142,19 @@ public enum ScenarioRunner {
                 break
             }
         }
+        if outcome == .passed {
+            do {
+                let violations = try await Invariants.check(environment, executor)
+                if !violations.isEmpty {
+                    executor.note(.failure, "invariants broken: \(violations.map(\.description).joined(separator: "; "))")
+                    outcome = .failed(
+                        step: scenario.steps.count + 1, line: scenario.line, summary: "invariants (always checked)",
+                        failure: StepFailure(message: "\(violations.count) invariant violation(s)", diff: violations.map(\.description)).description)
+                }
+            } catch {
+                outcome = .failed(step: scenario.steps.count + 1, line: scenario.line, summary: "invariants (always checked)", failure: "\(error)")
+            }
+        }
         var timeline = await Timeline.collect(environment, userEvents: executor.userEvents)
         var paidJobs: [String: Int] = [:]
         for submit in await environment.fal.journalEntries() where submit.kind == .submit && submit.requestId != nil {

@@ -13,6 +13,8 @@ final class StepExecutor {
     var userEvents: [TimelineEvent] = []
     /// The last seen status of each avatar, for state-change events on the timeline.
     var avatarStates: [UUID: String] = [:]
+    /// Each avatar's statuses as seen after each step (the `state-forward` invariant reads them).
+    var history: [UUID: [AvatarStatus]] = [:]
     /// Updates delivered with `background: true`, still being handled by the bot.
     var inFlight: [Task<Int, Never>] = []
     /// On real time: the moment the `advance` steps so far reach (each adds its duration to the later of this
@@ -113,6 +115,7 @@ final class StepExecutor {
         guard let store = try? env.store else { return }
         for user in scenario.users {
             for avatar in (try? await store.avatars(ownerId: user.id)) ?? [] {
+                if history[avatar.id]?.last != avatar.status { history[avatar.id, default: []].append(avatar.status) }
                 let state = avatar.status.rawValue + (avatar.errorText.map { " (\($0))" } ?? "")
                 guard avatarStates[avatar.id] != state else { continue }
                 avatarStates[avatar.id] = state

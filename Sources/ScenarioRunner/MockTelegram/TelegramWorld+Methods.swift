@@ -5,12 +5,21 @@ extension TelegramWorld {
     /// Runs a Bot API method with already decoded parameters; answers Telegram's `{"ok":…}` envelope.
     public func call(token given: String, method rawMethod: String, _ params: [String: JSONValue]) async -> (Int, JSONValue) {
         let method = rawMethod.lowercased()
-        guard given == token else { return record(method, error(401, "Unauthorized")) }
+        let chat = params["chat_id"]?.intValue.map(Int64.init) ?? params["chat_id"]?.stringValue.flatMap { Int64($0) }
+        guard given == token else { return record(method, error(401, "Unauthorized"), chat: chat, params: params) }
+        if let chat, let until = floodUntil[chat], until > time.now() {
+            let wait = Int(until.timeIntervalSince(time.now()).rounded(.up))
+            return record(method, error(429, "Too Many Requests: retry after \(wait)", retryAfter: wait), chat: chat, cause: .floodWait, params: params)
+        }
         if let index = faults.firstIndex(where: { $0.method.lowercased() == method }) {
             let fault = faults[index]
             faults[index].times -= 1
             if faults[index].times <= 0 { faults.remove(at: index) }
-            return record(method, error(fault.code, fault.description, retryAfter: fault.retryAfter))
+            if fault.code == 429, let chat, let wait = fault.retryAfter { floodUntil[chat] = time.now().addingTimeInterval(Double(wait)) }
+            return record(method, error(fault.code, fault.description, retryAfter: fault.retryAfter), chat: chat, cause: .fault, params: params)
+        }
+        if let chat, blockedChats.contains(chat), ["sendmessage", "sendphoto", "editmessagetext", "editmessagereplymarkup"].contains(method) {
+            return record(method, error(403, "Forbidden: bot was blocked by the user"), chat: chat, cause: .blocked, params: params)
         }
         let answer: (Int, JSONValue)
         switch method {
@@ -46,7 +55,7 @@ extension TelegramWorld {
         default:
             answer = error(404, "Not Found: method not found")
         }
-        return record(method, answer)
+        return record(method, answer, chat: chat, params: params)
     }
 
     /// Bytes of a file by `file_path`.
@@ -83,7 +92,6 @@ extension TelegramWorld {
         guard let chat = params["chat_id"]?.intValue.map(Int64.init) ?? params["chat_id"]?.stringValue.flatMap({ Int64($0) }),
             knownChats.contains(chat)
         else { return error(400, "Bad Request: chat not found") }
-        if blockedChats.contains(chat) { return error(403, "Forbidden: bot was blocked by the user") }
         let text = (photo ? params["caption"]?.stringValue : params["text"]?.stringValue) ?? ""
         if !photo, text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return error(400, "Bad Request: message text is empty") }
         if text.count > (photo ? 1024 : 4096) { return error(400, "Bad Request: message is too long") }
@@ -168,8 +176,13 @@ extension TelegramWorld {
         return (code, .object(body))
     }
 
-    private func record(_ method: String, _ answer: (Int, JSONValue)) -> (Int, JSONValue) {
-        calls.append(BotAPICall(time: time.now(), method: method, status: answer.0, description: answer.1["description"]?.stringValue))
+    private func record(
+        _ method: String, _ answer: (Int, JSONValue), chat: Int64? = nil, cause: BotAPICall.Cause = .ran, params: [String: JSONValue] = [:]
+    ) -> (Int, JSONValue) {
+        calls.append(
+            BotAPICall(
+                time: time.now(), method: method, status: answer.0, description: answer.1["description"]?.stringValue, chatId: chat, cause: cause,
+                text: (params["text"] ?? params["caption"])?.stringValue))
         return answer
     }
 }

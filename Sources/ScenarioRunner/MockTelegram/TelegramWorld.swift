@@ -21,10 +21,25 @@ public struct InlineButton: Sendable, Hashable, Codable {
 
 /// One Bot API call the bot made, and how the mock answered.
 public struct BotAPICall: Sendable, Hashable, Codable {
+    /// Why the mock answered as it did.
+    public enum Cause: String, Sendable, Hashable, Codable {
+        /// The method ran (its answer may still be an error the bot caused, e.g. "chat not found").
+        case ran
+        /// A fault the scenario injected answered.
+        case fault
+        /// The user blocked the bot (the scenario's `block_bot`).
+        case blocked
+        /// A retry before the `retry_after` of an earlier 429 had passed: Telegram keeps the flood wait.
+        case floodWait = "flood_wait"
+    }
     public var time: Date
     public var method: String
     public var status: Int
     public var description: String?
+    public var chatId: Int64?
+    public var cause: Cause = .ran
+    /// The text (or caption) a send or edit carried.
+    public var text: String?
 }
 
 /// An error the mock answers instead of running a method (429, 403, 400 …).
@@ -56,6 +71,8 @@ public actor TelegramWorld {
     public internal(set) var webhook: (url: String, secret: String?)?
     var knownChats: Set<Int64> = []
     var blockedChats: Set<Int64> = []
+    /// Chats in a flood wait after a 429, until the date given with its `retry_after`.
+    var floodUntil: [Int64: Date] = [:]
     public internal(set) var messages: [BotMessage] = []
     public internal(set) var calls: [BotAPICall] = []
     var files: [String: (data: Data, path: String)] = [:]

@@ -45,10 +45,10 @@ enum ExpectationParser {
             expectation.index = try map["index"].map { try r.int($0, "index") } ?? -1
             return .expectFALSubmit(expectation)
         case "expect_fal_calls":
-            let map = try r.mapping(node, key, allowed: ["app", "kind", "count"], required: ["count"])
+            let map = try r.mapping(node, key, allowed: ["app", "kind", "count", "status"], required: ["count"])
             return .expectFALCalls(
                 app: try map["app"].map { try r.string($0, "app") }, kind: try map["kind"].map { try r.choice($0, "kind", CallKind.self) } ?? .submit,
-                count: try r.int(map["count"]!, "count", range: 0...10_000))
+                count: try r.int(map["count"]!, "count", range: 0...10_000), status: try map["status"].map { try r.int($0, "status", range: 100...599) })
         case "expect_avatar":
             let map = try r.mapping(node, key, allowed: avatarKeys + ["user", "timeout"])
             var expectation = AvatarExpectation()

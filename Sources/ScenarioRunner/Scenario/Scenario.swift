@@ -20,6 +20,8 @@ public struct Scenario: Sendable {
     public var needs: Set<ScenarioNeed> = []
     /// Opted in to staging runs against the real FAL, which cost money (`staging: true`).
     public var staging = false
+    /// Invariants this scenario breaks on purpose (`allow: [name]`), e.g. the legacy dev-mode curl.
+    public var allowed: Set<Invariant> = []
 
     /// The first user, the default actor of every step.
     public var mainUser: ScenarioUser { users[0] }
@@ -142,7 +144,7 @@ public enum StepAction: Sendable {
     case expectMessage(MessageExpectation, user: Int64?)
     case expectNoMessage(contains: String?, user: Int64?)
     case expectFALSubmit(SubmitExpectation)
-    case expectFALCalls(app: String?, kind: CallKind, count: Int)
+    case expectFALCalls(app: String?, kind: CallKind, count: Int, status: Int?)
     case expectAvatar(AvatarExpectation, user: Int64?)
     case expectLog(contains: String, absent: Bool)
     case expectWebhook(delivered: Int?, attempts: Int?, signatureOK: Bool?)

@@ -1,0 +1,66 @@
+import AishaSystem
+import Foundation
+import MockFAL
+
+/// A property that must hold after every scenario run, whatever the scenario says. A scenario that breaks one on
+/// purpose names it in `allow:`.
+public enum Invariant: String, Sendable, Hashable, CaseIterable {
+    /// Every user's balance is grants − charges + refunds, and never negative.
+    case ledgerBalanced = "ledger-balanced"
+    /// Per training attempt at most one charge and one refund, a refund only after a charge; a completed attempt
+    /// keeps its charge.
+    case chargeOncePerAttempt = "charge-once-per-attempt"
+    /// At most one job at FAL per training attempt.
+    case onePaidJobPerAttempt = "one-paid-job-per-attempt"
+    /// No job FAL finished (or still runs) that no avatar owns: a paid result that was thrown away.
+    case noOrphanPaidJob = "no-orphan-paid-job"
+    /// Avatar statuses move only forward (a retrain after an error, an archive failure back to ready, excepted).
+    case stateForward = "state-forward"
+    /// A completed avatar's finetune id or LoRA URL is what FAL returned for its own request.
+    case resultFromOwnJob = "result-from-own-job"
+    /// Each outcome is told to its owner once, after "training started", and to nobody else.
+    case outcomeToldOnce = "outcome-told-once"
+    /// Nothing is sent to a chat after its 403.
+    case silentAfterBlock = "silent-after-403"
+    /// Every submit FAL received met its contract, unless an expectation asked for a refusal.
+    case submitsMeetContract = "submits-meet-contract"
+    /// The archive FAL downloaded holds exactly the avatar's stored photos.
+    case archiveHoldsPhotos = "archive-holds-photos"
+    /// No FAL or Telegram call was refused (4xx) unless a fault or an expectation asked for it.
+    case noUnaskedRefusal = "no-unasked-refusal"
+    /// No Telegram retry came before the `retry_after` it was given.
+    case retryAfterRespected = "retry-after-respected"
+}
+
+/// An invariant that did not hold: which, for whom, and the evidence.
+public struct Violation: Sendable, Hashable, CustomStringConvertible {
+    public var invariant: Invariant
+    public var subject: String
+    public var evidence: String
+
+    public var description: String { "\(invariant.rawValue) [\(subject)]: \(evidence)" }
+}
+
+/// What the invariants read after a run: stored state, FAL's jobs and journal, Telegram's messages and calls, and
+/// what the scenario itself asked for.
+struct RunEvidence: Sendable {
+    struct Account: Sendable {
+        var user: User
+        var ledger: [LedgerEntry]
+        var avatars: [(avatar: Avatar, photos: Int)]
+    }
+    var cost: Int
+    var accounts: [Account]
+    /// Each avatar's statuses, in the order the runner saw them.
+    var history: [UUID: [AvatarStatus]]
+    var jobs: [JobSnapshot]
+    var journal: [JournalEntry]
+    var messages: [BotMessage]
+    var calls: [BotAPICall]
+    /// FAL answers an expectation asserted (`expect_fal_calls` with a `status`), so they were asked for.
+    var expectedFALStatuses: Set<String> = []
+    /// Submit verdicts an expectation asserted (`expect_fal_submit` with a `verdict`).
+    var expectedVerdicts: Set<Verdict> = []
+    /// MockFAL answers deprecated apps with 410 because the scenario said so.
+    var deprecationAsked = false
+}

@@ -1,0 +1,169 @@
+import AishaSystem
+import Foundation
+import MockFAL
+
+/// The checks, each over the evidence of one run.
+enum InvariantChecks {
+    static func violations(_ evidence: RunEvidence, allowed: Set<Invariant> = []) -> [Violation] {
+        var found: [Violation] = []
+        for invariant in Invariant.allCases where !allowed.contains(invariant) {
+            found += check(invariant, evidence)
+        }
+        return found
+    }
+
+    static func check(_ invariant: Invariant, _ e: RunEvidence) -> [Violation] {
+        func violation(_ subject: String, _ evidence: String) -> Violation { Violation(invariant: invariant, subject: subject, evidence: evidence) }
+        let avatars = e.accounts.flatMap { account in account.avatars.map { ($0.avatar, $0.photos) } }
+        switch invariant {
+        case .ledgerBalanced:
+            return e.accounts.compactMap { account in
+                let sum = account.ledger.map(\.amount).reduce(0, +)
+                guard account.user.balance != sum || account.user.balance < 0 else { return nil }
+                return violation("user \(account.user.id)", "balance \(account.user.balance), ledger sums to \(sum): \(account.ledger.map { "\($0.kind.rawValue) \($0.amount)" })")
+            }
+        case .chargeOncePerAttempt:
+            var found: [Violation] = []
+            for account in e.accounts {
+                let byAttempt = Dictionary(grouping: account.ledger.filter { $0.avatarId != nil }) { "\($0.avatarId!.uuidString.lowercased())#\($0.attempt)" }
+                for (key, entries) in byAttempt.sorted(by: { $0.key < $1.key }) {
+                    let charges = entries.filter { $0.kind == .charge }.count
+                    let refunds = entries.filter { $0.kind == .refund }.count
+                    if charges > 1 || refunds > 1 || refunds > charges {
+                        found.append(violation("attempt \(key)", "\(charges) charge(s), \(refunds) refund(s)"))
+                    }
+                }
+                for (avatar, _) in account.avatars where avatar.status == .completed && e.cost > 0 {
+                    let entries = byAttempt["\(avatar.id.uuidString.lowercased())#\(avatar.trainingAttempt)"] ?? []
+                    if entries.filter({ $0.kind == .charge }).count != 1 || entries.contains(where: { $0.kind == .refund }) {
+                        found.append(violation("avatar «\(avatar.name)»", "completed, but its attempt \(avatar.trainingAttempt) has \(entries.map(\.kind.rawValue))"))
+                    }
+                }
+            }
+            return found
+        case .onePaidJobPerAttempt:
+            let byAttempt = Dictionary(grouping: e.jobs.compactMap { job in owner(job).map { ($0, job) } }) { $0.0 }
+            return byAttempt.sorted { $0.key < $1.key }.compactMap { key, jobs in
+                jobs.count > 1 ? violation("attempt \(key)", "\(jobs.count) jobs at FAL: \(jobs.map { $0.1.requestId.prefix(8) })") : nil
+            }
+        case .noOrphanPaidJob:
+            return e.jobs.compactMap { job in
+                let avatar = avatars.first { $0.0.id.uuidString.lowercased() == ownerParts(job)?.avatar }?.0
+                switch job.status {
+                case "COMPLETED":
+                    guard avatar?.status != .completed || avatar?.falRequestId != job.requestId else { return nil }
+                    return violation(
+                        "job \(job.requestId.prefix(8))",
+                        "FAL finished it (paid), but its avatar is \(avatar.map { "\($0.status.rawValue) with request \($0.falRequestId?.prefix(8) ?? "none")" } ?? "unknown")")
+                case "IN_QUEUE", "IN_PROGRESS":
+                    guard let avatar, avatar.status.isFinal else { return nil }
+                    return violation("job \(job.requestId.prefix(8))", "still running at FAL, but its avatar is \(avatar.status.rawValue)")
+                default:
+                    return nil
+                }
+            }
+        case .stateForward:
+            return e.history.sorted { $0.key.uuidString < $1.key.uuidString }.flatMap { id, statuses in
+                zip(statuses, statuses.dropFirst()).compactMap { from, to in
+                    allowed(from, to) ? nil : violation("avatar \(id.uuidString.prefix(8))", "\(from.rawValue) → \(to.rawValue) (history \(statuses.map(\.rawValue)))")
+                }
+            }
+        case .resultFromOwnJob:
+            return avatars.compactMap { avatar, _ in
+                guard avatar.status == .completed else { return nil }
+                guard let job = e.jobs.first(where: { $0.requestId == avatar.falRequestId }), let output = job.output else {
+                    return violation("avatar «\(avatar.name)»", "completed with no finished FAL job of its own (request \(avatar.falRequestId ?? "none"))")
+                }
+                let finetune = output["finetune_id"]?.stringValue
+                let lora = output["diffusers_lora_file"]?["url"]?.stringValue
+                guard avatar.finetuneId != finetune || avatar.loraURL != lora else { return nil }
+                return violation("avatar «\(avatar.name)»", "stored finetune \(avatar.finetuneId ?? "none") / LoRA \(avatar.loraURL ?? "none"), FAL returned \(finetune ?? "none") / \(lora ?? "none")")
+            }
+        case .outcomeToldOnce:
+            return told(e, avatars.map(\.0), violation)
+        case .silentAfterBlock:
+            let sends: Set = ["sendmessage", "sendphoto", "editmessagetext", "editmessagereplymarkup"]
+            return Dictionary(grouping: e.calls.filter { $0.chatId != nil && sends.contains($0.method) }) { $0.chatId! }.sorted { $0.key < $1.key }
+                .compactMap { chat, calls in
+                    guard let first = calls.firstIndex(where: { $0.status == 403 }), calls.count > first + 1 else { return nil }
+                    return violation("chat \(chat)", "\(calls.count - first - 1) call(s) after its 403: \(calls[(first + 1)...].map(\.method))")
+                }
+        case .submitsMeetContract:
+            return e.journal.filter { $0.kind == .submit }.compactMap { entry in
+                guard let verdict = entry.verdict, verdict == .rejected || verdict == .recorded, !e.expectedVerdicts.contains(verdict) else { return nil }
+                return violation("submit to \(entry.appId ?? entry.path)", "\(verdict.rawValue): \((entry.problems ?? []).map { "\($0.field): \($0.msg)" })")
+            }
+        case .archiveHoldsPhotos:
+            return e.jobs.compactMap { job in
+                guard let count = job.imageCount, let parts = ownerParts(job),
+                    let (avatar, photos) = avatars.first(where: { $0.0.id.uuidString.lowercased() == parts.avatar }),
+                    avatar.trainingAttempt == parts.attempt, count != photos
+                else { return nil }
+                return violation("avatar «\(avatar.name)»", "FAL's archive held \(count) image(s), the avatar has \(photos) photo(s)")
+            }
+        case .noUnaskedRefusal:
+            let fal = e.journal.filter { entry in
+                (400..<500).contains(entry.httpStatus) && entry.kind != .submit && entry.kind != .webhook
+                    && !e.expectedFALStatuses.contains("\(entry.kind.rawValue) \(entry.httpStatus)")
+            }.map { violation("FAL \($0.kind.rawValue) \($0.path)", "answered \($0.httpStatus) with no fault or expectation asking for it") }
+            let deprecated = e.journal.filter { $0.kind == .submit && $0.httpStatus == 410 && !e.deprecationAsked }
+                .map { violation("FAL submit \($0.path)", "answered 410 with no fault asking for it") }
+            let telegram = e.calls.filter { (400..<500).contains($0.status) && $0.cause == .ran }
+                .map { violation("Telegram \($0.method)\($0.chatId.map { " to \($0)" } ?? "")", "answered \($0.status) \($0.description ?? "")") }
+            return fal + deprecated + telegram
+        case .retryAfterRespected:
+            return e.calls.filter { $0.cause == .floodWait }.map { violation("Telegram \($0.method) to \($0.chatId ?? 0)", "sent before the retry_after of the 429 before it") }
+        }
+    }
+
+    /// The avatar and attempt a job was submitted for, from its webhook URL (`?avatar_id=…&attempt=…`).
+    static func ownerParts(_ job: JobSnapshot) -> (avatar: String, attempt: Int)? {
+        guard let url = job.webhookURL, let items = URLComponents(string: url)?.queryItems,
+            let avatar = items.first(where: { $0.name == "avatar_id" })?.value, let attempt = items.first(where: { $0.name == "attempt" })?.value.flatMap(Int.init)
+        else { return nil }
+        return (avatar, attempt)
+    }
+
+    static func owner(_ job: JobSnapshot) -> String? { ownerParts(job).map { "\($0.avatar)#\($0.attempt)" } }
+
+    /// Forward moves; backwards only for a retrain after an error and for a start that failed before FAL.
+    static func allowed(_ from: AvatarStatus, _ to: AvatarStatus) -> Bool {
+        let rank: [AvatarStatus: Int] = [.draft: 0, .uploading: 1, .readyForTraining: 2, .training: 3, .completed: 4, .error: 4, .cancelled: 4]
+        switch (from, to) {
+        case (.completed, _), (.cancelled, _): return from == to
+        case (.error, .error), (.error, .training): return true
+        case (.error, _): return false
+        case (.training, .readyForTraining): return true
+        default: return rank[to]! >= rank[from]!
+        }
+    }
+
+    private static func told(_ e: RunEvidence, _ avatars: [Avatar], _ violation: (String, String) -> Violation) -> [Violation] {
+        var found: [Violation] = []
+        for avatar in avatars {
+            let mine = e.messages.filter { $0.chatId == avatar.ownerId }
+            let started = mine.firstIndex { $0.text.contains("обучение запущено для аватара «\(avatar.name)»") }
+            let ready = Texts.ready(avatar)
+            let readyAt = mine.indices.filter { mine[$0].text == ready }
+            let failedAt = mine.indices.filter { mine[$0].text.contains("Обучение аватара «\(avatar.name)» не удалось") }
+            // A send a fault or the user's block refused was still the telling (the scenario took the message away).
+            let refused = e.calls.contains { $0.chatId == avatar.ownerId && $0.text == ready && ($0.cause == .fault || $0.cause == .blocked) }
+            if avatar.status == .completed, readyAt.count > 1 || (readyAt.isEmpty && !refused) {
+                found.append(violation("avatar «\(avatar.name)»", "completed, told \(readyAt.count) time(s)"))
+            }
+            if avatar.status != .completed, !readyAt.isEmpty {
+                found.append(violation("avatar «\(avatar.name)»", "told it is ready, but it is \(avatar.status.rawValue)"))
+            }
+            if failedAt.count > max(1, avatar.trainingAttempt) {
+                found.append(violation("avatar «\(avatar.name)»", "failure told \(failedAt.count) time(s) over \(avatar.trainingAttempt) attempt(s)"))
+            }
+            if let first = (readyAt + failedAt).min(), started == nil || started! > first, avatar.falRequestId != nil {
+                found.append(violation("avatar «\(avatar.name)»", "outcome told before \"training started\""))
+            }
+            let namesakes = Set(avatars.filter { $0.name == avatar.name }.map(\.ownerId))
+            let elsewhere = e.messages.filter { !namesakes.contains($0.chatId) && $0.text == ready }
+            if !elsewhere.isEmpty { found.append(violation("avatar «\(avatar.name)»", "its outcome went to chat(s) \(elsewhere.map(\.chatId))")) }
+        }
+        return found
+    }
+}

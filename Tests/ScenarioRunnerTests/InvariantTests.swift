@@ -1,0 +1,103 @@
+@testable import AishaSystem
+import Foundation
+@testable import MockFAL
+@testable import ScenarioRunner
+import SupportKit
+import Testing
+
+/// Each invariant holds on a clean run and fails, naming the subject, when the evidence is broken its way.
+@Suite("Invariants: each one fails when broken")
+struct InvariantTests {
+    static let owner: Int64 = 1
+    static let avatarId = UUID(uuidString: "AAAAAAAA-0000-0000-0000-000000000001")!
+    static let requestId = "req-1"
+    static let date = Date(timeIntervalSince1970: 1_790_000_000)
+
+    /// A completed style training, told once, paid once: every invariant holds.
+    static func clean() -> RunEvidence {
+        let avatar = Avatar(
+            id: avatarId, ownerId: owner, name: "Anna", gender: .female, trainingType: .style, status: .completed, preset: .balanced,
+            trainingAttempt: 1, trainerApp: "fal-ai/flux-pro-trainer", falRequestId: requestId, finetuneId: "ft-1", triggerWord: "TOK_aaaaaaaa",
+            progress: 100, createdAt: date, updatedAt: date)
+        let ledger = [
+            LedgerEntry(userId: owner, avatarId: nil, attempt: 0, kind: .grant, amount: 150, reason: "welcome", createdAt: date),
+            LedgerEntry(userId: owner, avatarId: avatarId, attempt: 1, kind: .charge, amount: -150, reason: "training", createdAt: date),
+        ]
+        let user = User(id: owner, firstName: "Anna", language: "ru", blocked: false, balance: 0, createdAt: date)
+        let hook = "http://127.0.0.1:1/api/v1/avatar/status_update?avatar_id=\(avatarId.uuidString.lowercased())&attempt=1&training_type=style"
+        let job = JobSnapshot(
+            requestId: requestId, appId: "fal-ai/flux-pro-trainer", status: "COMPLETED", step: 500, totalSteps: 500, input: [:], effectiveInput: [:],
+            webhookURL: hook, imageCount: 12, archiveBytes: 1, output: ["finetune_id": "ft-1"], error: nil, errorType: nil, fault: Fault(), webhookAttempts: [])
+        let submit = JournalEntry(seq: 1, time: "", method: "POST", path: "/fal-ai/flux-pro-trainer", kind: .submit, appId: "fal-ai/flux-pro-trainer", requestId: requestId, httpStatus: 200, verdict: .accepted)
+        let started = BotMessage(messageId: 1, chatId: owner, text: "🎨 Художественное обучение запущено для аватара «Anna».", buttons: [], photo: false, time: date)
+        let ready = BotMessage(messageId: 2, chatId: owner, text: Texts.ready(avatar), buttons: [], photo: false, time: date)
+        let sends = [started, ready].map { BotAPICall(time: date, method: "sendmessage", status: 200, chatId: owner, text: $0.text) }
+        return RunEvidence(
+            cost: 150, accounts: [.init(user: user, ledger: ledger, avatars: [(avatar, 12)])],
+            history: [avatarId: [.draft, .uploading, .readyForTraining, .training, .completed]], jobs: [job], journal: [submit],
+            messages: [started, ready], calls: sends)
+    }
+
+    func broken(_ invariant: Invariant, _ breakIt: (inout RunEvidence) -> Void) -> [Violation] {
+        var evidence = Self.clean()
+        breakIt(&evidence)
+        return InvariantChecks.violations(evidence).filter { $0.invariant == invariant }
+    }
+
+    @Test("a clean run breaks nothing")
+    func clean() {
+        #expect(InvariantChecks.violations(Self.clean()).isEmpty, "\(InvariantChecks.violations(Self.clean()))")
+    }
+
+    @Test("each invariant names its breakage", arguments: Invariant.allCases)
+    func each(_ invariant: Invariant) {
+        let found = broken(invariant) { e in
+            switch invariant {
+            case .ledgerBalanced: e.accounts[0].user.balance = 150
+            case .chargeOncePerAttempt:
+                e.accounts[0].ledger.append(LedgerEntry(userId: Self.owner, avatarId: Self.avatarId, attempt: 1, kind: .refund, amount: 150, reason: "", createdAt: Self.date))
+                e.accounts[0].user.balance = 150
+            case .onePaidJobPerAttempt:
+                var second = e.jobs[0]
+                second.requestId = "req-2"
+                second.status = "FAILED"
+                e.jobs.append(second)
+            case .noOrphanPaidJob: e.accounts[0].avatars[0].avatar.status = .cancelled
+            case .stateForward: e.history[Self.avatarId]?.append(.training)
+            case .resultFromOwnJob: e.accounts[0].avatars[0].avatar.finetuneId = "someone-else"
+            case .outcomeToldOnce: e.messages.append(e.messages[1])
+            case .silentAfterBlock:
+                e.calls += [
+                    BotAPICall(time: Self.date, method: "sendmessage", status: 403, chatId: Self.owner, cause: .blocked),
+                    BotAPICall(time: Self.date, method: "sendmessage", status: 403, chatId: Self.owner, cause: .blocked),
+                ]
+            case .submitsMeetContract: e.journal[0].verdict = .recorded
+            case .archiveHoldsPhotos: e.jobs[0].imageCount = 11
+            case .noUnaskedRefusal:
+                e.journal.append(JournalEntry(seq: 2, time: "", method: "PUT", path: "/fal-ai/flux-pro-trainer/requests/x/cancel", kind: .cancel, httpStatus: 404))
+            case .retryAfterRespected: e.calls.append(BotAPICall(time: Self.date, method: "sendmessage", status: 429, chatId: Self.owner, cause: .floodWait))
+            }
+        }
+        #expect(!found.isEmpty, "\(invariant.rawValue) did not notice")
+        #expect(found.first?.subject.isEmpty == false, "the violation names whom it concerns")
+    }
+
+    @Test("an expectation that asks for a refusal, and allow:, exempt it")
+    func exemptions() {
+        var evidence = Self.clean()
+        evidence.journal.append(JournalEntry(seq: 2, time: "", method: "PUT", path: "/x/requests/r/cancel", kind: .cancel, httpStatus: 400))
+        #expect(InvariantChecks.violations(evidence).map(\.invariant) == [.noUnaskedRefusal])
+        #expect(InvariantChecks.violations(evidence, allowed: [.noUnaskedRefusal]).isEmpty)
+        evidence.expectedFALStatuses = ["cancel 400"]
+        #expect(InvariantChecks.violations(evidence).isEmpty)
+    }
+
+    @Test("allowed transitions: retrain after an error, a start that failed before FAL; never out of completed or cancelled")
+    func transitions() {
+        #expect(InvariantChecks.allowed(.error, .training))
+        #expect(InvariantChecks.allowed(.training, .readyForTraining))
+        #expect(!InvariantChecks.allowed(.completed, .training))
+        #expect(!InvariantChecks.allowed(.cancelled, .completed))
+        #expect(!InvariantChecks.allowed(.training, .uploading))
+    }
+}
