@@ -12,7 +12,7 @@ import SupportKit
 struct ScenarioCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "aisha-scenario", abstract: "Play Aisha scenarios (YAML) against mock Telegram, MockFAL and AishaSystem.",
-        subcommands: [Run.self, List.self, MockTelegram.self, BenchCommand.self, ContractsCommand.self])
+        subcommands: [Run.self, List.self, ExploreCommand.self, MockTelegram.self, BenchCommand.self, ContractsCommand.self])
 
     /// Every server and client of a run shares this process: NIO's event loops get half the cores, so they and the
     /// concurrency pool (one thread per core) contend less. On two cores: mock-fal status +40 %, lifecycle −1.5 ms.

@@ -166,6 +166,16 @@ struct StoreContractTests {
         #expect(try await store.avatar(requestId: "req-2")?.progress == 40)
         try await store.saveConversation(userId: 7, ConversationState(step: .confirming, avatarId: avatar.id), now: later)
         #expect(try await store.conversation(userId: 7).step == .confirming)
+        // A double tap: two updates read the same state; only one may move it on.
+        let read = try await store.conversation(userId: 7)
+        let moves = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for step in [ConversationState.Step.idle, .awaitingName] {
+                group.addTask { try await store.advanceConversation(userId: 7, from: read, to: ConversationState(step: step), now: later) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(moves.sorted { !$0 && $1 } == [false, true])
+        #expect(try await !store.advanceConversation(userId: 7, from: read, to: ConversationState(), now: later), "the state it read is gone")
         try await store.setSetting("k", "v1")
         try await store.setSetting("k", "v2")
         #expect(try await store.setting("k") == "v2")

@@ -76,10 +76,24 @@ struct InvariantTests {
             case .noUnaskedRefusal:
                 e.journal.append(JournalEntry(seq: 2, time: "", method: "PUT", path: "/fal-ai/flux-pro-trainer/requests/x/cancel", kind: .cancel, httpStatus: 404))
             case .retryAfterRespected: e.calls.append(BotAPICall(time: Self.date, method: "sendmessage", status: 429, chatId: Self.owner, cause: .floodWait))
+            case .trainingsFinish:
+                e.settled = true
+                e.accounts[0].avatars[0].avatar.status = .training
+                e.messages.removeLast()
             }
         }
         #expect(!found.isEmpty, "\(invariant.rawValue) did not notice")
         #expect(found.first?.subject.isEmpty == false, "the violation names whom it concerns")
+    }
+
+    @Test("liveness is checked only once everything has settled")
+    func livenessOnlySettled() {
+        var evidence = Self.clean()
+        evidence.accounts[0].avatars[0].avatar.status = .training
+        evidence.messages.removeLast()
+        #expect(!InvariantChecks.violations(evidence).contains { $0.invariant == .trainingsFinish })
+        evidence.settled = true
+        #expect(InvariantChecks.violations(evidence).contains { $0.invariant == .trainingsFinish })
     }
 
     @Test("an expectation that asks for a refusal, and allow:, exempt it")

@@ -82,6 +82,9 @@ public protocol AvatarStore: Sendable {
 
     func conversation(userId: Int64) async throws -> ConversationState
     func saveConversation(userId: Int64, _ state: ConversationState, now: Date) async throws
+    /// Moves the conversation from `expected` to `next` only if it still is `expected` (one transaction): of two
+    /// updates that read the same state (a double tap), one wins and the other gets false.
+    func advanceConversation(userId: Int64, from expected: ConversationState, to next: ConversationState, now: Date) async throws -> Bool
 
     func createAvatar(_ avatar: Avatar) async throws
     func avatar(id: UUID) async throws -> Avatar?

@@ -122,6 +122,21 @@ public final class PostgresAvatarStore: AvatarStore {
         }
     }
 
+    public func advanceConversation(userId: Int64, from expected: ConversationState, to next: ConversationState, now: Date) async throws -> Bool {
+        let json = String(decoding: try JSONEncoder().encode(next), as: UTF8.self)
+        return try await write { db in
+            // The row is created first if missing, so the lock below always has a row to hold.
+            try await db.run(
+                "INSERT INTO conversations (user_id, state, updated_at) VALUES (\(userId), '{}', \(now.timeIntervalSince1970)) ON CONFLICT (user_id) DO NOTHING",
+                logger: logger)
+            let stored = try await db.first("SELECT state FROM conversations WHERE user_id = \(userId) FOR UPDATE", logger: logger) { try $0["state", as: String.self] }
+            let current = stored.flatMap { try? JSONDecoder().decode(ConversationState.self, from: Data($0.utf8)) } ?? ConversationState()
+            guard current == expected else { return false }
+            try await db.run("UPDATE conversations SET state = \(json), updated_at = \(now.timeIntervalSince1970) WHERE user_id = \(userId)", logger: logger)
+            return true
+        }
+    }
+
     // MARK: Avatars and photos
 
     public func createAvatar(_ avatar: Avatar) async throws {

@@ -132,6 +132,22 @@ public final class SQLiteAvatarStore: AvatarStore {
         }
     }
 
+    public func advanceConversation(userId: Int64, from expected: ConversationState, to next: ConversationState, now: Date) async throws -> Bool {
+        let json = String(decoding: try JSONEncoder().encode(next), as: UTF8.self)
+        return try await writer.write { db in
+            let stored = try String.fetchOne(db.cachedStatement(sql: "SELECT state FROM conversations WHERE user_id = ?"), arguments: [userId])
+            let current = stored.flatMap { try? JSONDecoder().decode(ConversationState.self, from: Data($0.utf8)) } ?? ConversationState()
+            guard current == expected else { return false }
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO conversations (user_id, state, updated_at) VALUES (?, ?, ?)
+                    ON CONFLICT(user_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
+                    """
+            ).execute(arguments: [userId, json, now.timeIntervalSince1970])
+            return true
+        }
+    }
+
     // MARK: Avatars and photos
 
     public func createAvatar(_ avatar: Avatar) async throws {

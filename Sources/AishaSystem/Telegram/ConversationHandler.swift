@@ -124,9 +124,11 @@ public struct ConversationHandler: Sendable {
                 guard state.step == .awaitingType, let type = TrainingType(rawValue: argument), let name = state.pendingName,
                     let gender = state.pendingGender
                 else { throw AishaError.staleButton }
-                let avatar = try await createAvatar(owner: user.id, name: name, gender: gender, type: type)
-                state = ConversationState(step: .uploadingPhotos, pendingType: type, avatarId: avatar.id)
-                try await store.saveConversation(userId: user.id, state, now: time.now())
+                // The step is claimed before the avatar exists: a second tap that read the same state creates nothing.
+                let id = UUID()
+                let next = ConversationState(step: .uploadingPhotos, pendingType: type, avatarId: id)
+                guard try await store.advanceConversation(userId: user.id, from: state, to: next, now: time.now()) else { throw AishaError.staleButton }
+                try await createAvatar(id: id, owner: user.id, name: name, gender: gender, type: type)
                 try await reply(chat, Texts.askPhotos(name: name, type: type))
             case "done":
                 let avatar = try await ownedAvatar(argument, user: user.id)
@@ -162,15 +164,13 @@ public struct ConversationHandler: Sendable {
         }
     }
 
-    private func createAvatar(owner: Int64, name: String, gender: Gender, type: TrainingType) async throws -> Avatar {
-        let id = UUID()
+    private func createAvatar(id: UUID, owner: Int64, name: String, gender: Gender, type: TrainingType) async throws {
         let now = time.now()
         let avatar = Avatar(
             id: id, ownerId: owner, name: name, gender: gender, trainingType: type, status: .draft, preset: settings.preset,
             trainingAttempt: 0, triggerWord: Avatar.triggerWord(for: id), progress: 0, createdAt: now, updatedAt: now)
         try await store.createAvatar(avatar)
         logger.info("avatar created", metadata: ["avatar_id": "\(id.uuidString.lowercased())", "training_type": "\(type.rawValue)"])
-        return avatar
     }
 
     private func showSummary(_ avatar: Avatar, chat: Int64, user: Int64, state: inout ConversationState) async throws {

@@ -32,6 +32,8 @@ public struct ScenarioResult: Sendable {
     public var logTail: [String] = []
     /// Submits FAL accepted, per app: the jobs this scenario paid for (or would pay for at the real FAL).
     public var paidJobs: [String: Int] = [:]
+    /// The invariants the run broke (its failure, when it got that far).
+    public var violations: [Violation] = []
 
     public var passed: Bool { outcome == .passed }
 }
@@ -142,9 +144,10 @@ public enum ScenarioRunner {
                 break
             }
         }
+        var violations: [Violation] = []
         if outcome == .passed {
             do {
-                let violations = try await Invariants.check(environment, executor)
+                violations = try await Invariants.check(environment, executor)
                 if !violations.isEmpty {
                     executor.note(.failure, "invariants broken: \(violations.map(\.description).joined(separator: "; "))")
                     outcome = .failed(
@@ -166,6 +169,7 @@ public enum ScenarioRunner {
         }
         var finished = result(outcome, timeline)
         finished.paidJobs = paidJobs
+        finished.violations = violations
         if case .failed = outcome { finished.logTail = Array(environment.logs.all.suffix(12)) }
         return finished
     }

@@ -30,6 +30,9 @@ public enum Invariant: String, Sendable, Hashable, CaseIterable {
     case noUnaskedRefusal = "no-unasked-refusal"
     /// No Telegram retry came before the `retry_after` it was given.
     case retryAfterRespected = "retry-after-respected"
+    /// Liveness, once everything has settled (explore): every training that started reached a final state, and a
+    /// failure was told to its owner.
+    case trainingsFinish = "trainings-finish"
 }
 
 /// An invariant that did not hold: which, for whom, and the evidence.
@@ -63,4 +66,6 @@ struct RunEvidence: Sendable {
     var expectedVerdicts: Set<Verdict> = []
     /// MockFAL answers deprecated apps with 410 because the scenario said so.
     var deprecationAsked = false
+    /// Everything has settled (explore's runs): liveness is checked too.
+    var settled = false
 }

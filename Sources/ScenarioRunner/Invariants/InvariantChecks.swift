@@ -111,6 +111,17 @@ enum InvariantChecks {
             let telegram = e.calls.filter { (400..<500).contains($0.status) && $0.cause == .ran }
                 .map { violation("Telegram \($0.method)\($0.chatId.map { " to \($0)" } ?? "")", "answered \($0.status) \($0.description ?? "")") }
             return fal + deprecated + telegram
+        case .trainingsFinish:
+            guard e.settled else { return [] }
+            return avatars.compactMap { avatar, _ in
+                guard e.history[avatar.id]?.contains(.training) == true else { return nil }
+                guard avatar.status.isFinal else { return violation("avatar «\(avatar.name)»", "still \(avatar.status.rawValue) after everything settled") }
+                let failure = "Обучение аватара «\(avatar.name)» не удалось"
+                let told = e.messages.contains { $0.chatId == avatar.ownerId && $0.text.contains(failure) }
+                    || e.calls.contains { $0.chatId == avatar.ownerId && ($0.text ?? "").contains(failure) && $0.cause != .ran }
+                guard avatar.status == .error, avatar.falRequestId != nil, !told else { return nil }
+                return violation("avatar «\(avatar.name)»", "failed (\(avatar.errorText ?? "?")) and its owner was never told")
+            }
         case .retryAfterRespected:
             return e.calls.filter { $0.cause == .floodWait }.map { violation("Telegram \($0.method) to \($0.chatId ?? 0)", "sent before the retry_after of the 429 before it") }
         }
@@ -151,7 +162,8 @@ enum InvariantChecks {
             if avatar.status == .completed, readyAt.count > 1 || (readyAt.isEmpty && !refused) {
                 found.append(violation("avatar «\(avatar.name)»", "completed, told \(readyAt.count) time(s)"))
             }
-            if avatar.status != .completed, !readyAt.isEmpty {
+            let completedNamesake = avatars.contains { $0.id != avatar.id && $0.ownerId == avatar.ownerId && $0.name == avatar.name && $0.status == .completed }
+            if avatar.status != .completed, !readyAt.isEmpty, !completedNamesake {
                 found.append(violation("avatar «\(avatar.name)»", "told it is ready, but it is \(avatar.status.rawValue)"))
             }
             if failedAt.count > max(1, avatar.trainingAttempt) {

@@ -25,7 +25,7 @@ enum Invariants {
         var evidence = RunEvidence(
             cost: env.scenario.config.cost, accounts: accounts, history: executor.history, jobs: await env.falJobs.snapshots(),
             journal: await env.fal.journalEntries(), messages: await env.world.messages, calls: await env.world.calls)
-        for step in env.scenario.steps {
+        for step in env.scenario.steps + env.scenario.setAside {
             switch step.action {
             case .expectFALCalls(_, let kind, _, let status?): evidence.expectedFALStatuses.insert("\(kind.rawValue) \(status)")
             case .expectFALSubmit(let expectation): if let verdict = expectation.verdict { evidence.expectedVerdicts.insert(verdict) }
@@ -35,6 +35,7 @@ enum Invariants {
             }
         }
         evidence.deprecationAsked = env.scenario.fal.refuseDeprecated
+        evidence.settled = env.scenario.settles
         return evidence
     }
 }

@@ -22,6 +22,10 @@ public struct Scenario: Sendable {
     public var staging = false
     /// Invariants this scenario breaks on purpose (`allow: [name]`), e.g. the legacy dev-mode curl.
     public var allowed: Set<Invariant> = []
+    /// The run ends with everything settled (explore lets hours pass), so every training must have finished.
+    public var settles = false
+    /// Expectations explore took out of the steps: what they asked for (a refusal FAL gave) still counts as asked.
+    var setAside: [Step] = []
 
     /// The first user, the default actor of every step.
     public var mainUser: ScenarioUser { users[0] }
@@ -159,6 +163,16 @@ public enum StepAction: Sendable {
         case .send, .tap, .callback, .photos, .telegramFault, .blockBot, .expectMessage, .expectNoMessage, .expectAvatar, .expectLog,
             .expectCredits, .expectTelegramCall:
             false
+        }
+    }
+
+    /// An `expect_*` step.
+    var isExpectation: Bool {
+        switch self {
+        case .expectMessage, .expectNoMessage, .expectFALSubmit, .expectFALCalls, .expectAvatar, .expectLog, .expectWebhook, .expectCredits,
+            .expectTelegramCall, .expectFALJob:
+            true
+        case .send, .tap, .callback, .photos, .advance, .restart, .falFault, .telegramFault, .blockBot, .postWebhook: false
         }
     }
 

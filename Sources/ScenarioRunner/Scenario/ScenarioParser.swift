@@ -6,7 +6,7 @@ import Yams
 
 /// Reads scenario files: one scenario per file, or a list of them.
 public enum ScenarioParser {
-    static let topKeys = ["name", "reproduces", "description", "needs", "user", "users", "config", "fal", "faults", "steps", "staging", "allow"]
+    static let topKeys = ["name", "reproduces", "description", "needs", "user", "users", "config", "fal", "faults", "steps", "staging", "allow", "settles"]
 
     /// Every `*.yaml`/`*.yml` under the given files or folders, sorted by path.
     public static func files(in paths: [String]) throws -> [String] {
@@ -87,6 +87,7 @@ public enum ScenarioParser {
             steps: try stepNodes.map { try StepParser.step($0, r) })
         scenario.needs = needs
         scenario.staging = try top["staging"].map { try r.bool($0, "staging") } ?? false
+        scenario.settles = try top["settles"].map { try r.bool($0, "settles") } ?? false
         if let list = top["allow"] {
             guard let sequence = list.sequence else { throw r.fail(list, "allow must be a list of invariant names") }
             scenario.allowed = Set(try sequence.map { try r.choice($0, "invariant", Invariant.self) })
