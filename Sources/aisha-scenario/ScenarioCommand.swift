@@ -216,6 +216,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Concurrent clients.") var clients = 16
     @Option(help: "Signed webhooks posted to status_update (each for a training in flight).") var webhooks = 6_000
     @Option(help: "Jobs finished before measuring mock-fal's RSS.") var jobs = 10_000
+    @Option(help: "Seeds per scenario for the explore figure.") var exploreSeeds = 25
     @Option(help: "Write the figures as JSON here.") var json: String?
     @Flag(help: "Exit with code 1 when a figure misses its target (lifecycle, suite, status, ingestion, idle RSS).") var check = false
     @Option(
@@ -239,6 +240,7 @@ struct BenchCommand: AsyncParsableCommand {
         options.clients = clients
         options.webhooks = webhooks
         options.finishedJobs = jobs
+        options.exploreSeeds = max(1, exploreSeeds)
         options.binaries = Bundle.main.executableURL?.deletingLastPathComponent()
         print(Bench.row("figure", "value", "unit", "note"))
         let figures = try await Bench.run(options) { print($0) }

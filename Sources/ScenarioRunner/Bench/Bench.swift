@@ -31,6 +31,8 @@ public enum Bench {
         public var clients = 16
         public var webhooks = 6_000
         public var finishedJobs = 10_000
+        /// Seeds per scenario for the explore figure (25 × the 44 scenarios ≈ 1,100 perturbed runs).
+        public var exploreSeeds = 25
         /// Folder with the `mock-fal` and `aisha` executables (for RSS and cold start).
         public var binaries: URL?
         /// The parts to measure (all by default).
@@ -41,7 +43,7 @@ public enum Bench {
 
     /// The separately runnable parts of the bench.
     public enum Part: String, CaseIterable, Sendable {
-        case lifecycle, suite, status, ingestion, processes
+        case lifecycle, suite, status, ingestion, processes, explore
     }
 
     public static func run(_ options: Options, progress: @Sendable (String) -> Void) async throws -> [BenchFigure] {
@@ -55,6 +57,7 @@ public enum Bench {
         if parts.contains(.suite) { for figure in try await suite(options) { add(figure) } }
         if parts.contains(.status) { for figure in try await QueueLoad.statusThroughput(options) { add(figure) } }
         if parts.contains(.ingestion) { for figure in try await WebhookLoad.ingestion(options) { add(figure) } }
+        if parts.contains(.explore) { for figure in try await explore(options) { add(figure) } }
         if parts.contains(.processes), let binaries = options.binaries {
             for figure in try await ProcessFigures.measure(binaries: binaries, options: options) { add(figure) }
         }
@@ -91,6 +94,21 @@ public enum Bench {
                 BenchFigure(name: "suite --jobs \(jobs)", value: wall, unit: "s", note: "\(results.count) scenarios, \(failed) failed", target: target))
         }
         return figures
+    }
+
+    /// `explore` over the scenario folder with every core: perturbed runs per two minutes (issue 17: ≥ 1,000).
+    static func explore(_ options: Options) async throws -> [BenchFigure] {
+        let (scenarios, _) = try ScenarioRunner.load(paths: [options.scenarios], filter: nil, seed: 1)
+        var explore = Explore.Options()
+        explore.seeds = options.exploreSeeds
+        explore.jobs = ProcessInfo.processInfo.activeProcessorCount
+        let summary = await Explore.run(scenarios, options: explore)
+        let perTwoMinutes = Double(summary.runs) / max(summary.seconds, 0.001) * 120
+        return [
+            BenchFigure(
+                name: "explore runs per 2 min", value: perTwoMinutes, unit: "runs",
+                note: String(format: "%d runs in %.1f s, %d broke an invariant, %d inconclusive", summary.runs, summary.seconds, summary.findings.count, summary.inconclusive))
+        ]
     }
 
     static let lifecycleScenario = """

@@ -26,6 +26,7 @@ public struct BenchTarget: Sendable, Codable, Equatable {
         case "mock-fal status": BenchTarget(bound: .atLeast, value: 20_000)
         case "status_update ingestion (SQLite)": BenchTarget(bound: .atLeast, value: 5_000)
         case "mock-fal RSS idle": BenchTarget(bound: .atMost, value: 30)
+        case "explore runs per 2 min": BenchTarget(bound: .atLeast, value: 1_000)
         default: nil
         }
     }
