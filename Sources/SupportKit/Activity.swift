@@ -22,6 +22,9 @@ public final class Activity: Sendable {
 
     public init() {}
 
+    /// Nothing counted is running.
+    public var isIdle: Bool { state.withLock { $0.running <= 0 } }
+
     func enter() {
         state.withLock { $0.running += 1 }
     }

@@ -36,6 +36,10 @@ public final class VirtualClock: Clock, Sendable {
     }
 
     public var now: Instant { state.withLock { $0.now } }
+    /// How many sleeps have begun on this clock: a count that grew while nothing runs means some work now waits on it.
+    public var sleepsBegun: UInt64 { state.withLock { $0.nextId } }
+    /// The earliest deadline a sleeper waits for.
+    public var nextDeadline: Instant? { state.withLock { $0.sleepers.lazy.map(\.deadline).min() } }
     public var minimumResolution: Duration { .zero }
 
     public func sleep(until deadline: Instant, tolerance: Duration? = nil) async throws {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SupportKit
+import Synchronization
 
 /// A Bot API error, sorted by what the caller should do about it.
 public enum TelegramError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -36,6 +37,8 @@ public struct TelegramClient: Sendable {
     let token: String
     let transport: any HTTPTransport
     let time: TimeSource
+    /// Telegram's flood waits, kept per chat: shared by every copy of this client.
+    let floodWaits = FloodWaits()
 
     public init(baseURL: String, token: String, transport: any HTTPTransport, time: TimeSource) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
@@ -44,8 +47,11 @@ public struct TelegramClient: Sendable {
         self.time = time
     }
 
-    /// Calls a method with a JSON body; returns `result`.
+    /// Calls a method with a JSON body; returns `result`. During a flood wait Telegram gave for the chat, the call
+    /// is not sent: it fails at once with the seconds still to wait (sending would only be refused, and lengthen it).
     public func call(_ method: String, _ parameters: [String: JSONValue] = [:], timeout: Duration = .seconds(30)) async throws -> JSONValue {
+        let chat = parameters["chat_id"]?.intValue.map(Int64.init)
+        if let wait = floodWaits.remaining(chat: chat, now: time.now()) { throw TelegramError.tooManyRequests(retryAfter: wait) }
         let request = OutgoingRequest(
             method: "POST", url: "\(baseURL)/bot\(token)/\(method)", headers: [("Content-Type", "application/json")],
             body: try JSONValue.object(parameters).jsonData(), timeout: timeout, maxResponseBytes: 8 * 1024 * 1024)
@@ -63,7 +69,10 @@ public struct TelegramClient: Sendable {
         let description = json["description"]?.stringValue ?? "HTTP \(response.status)"
         switch code {
         case 403: throw TelegramError.blocked
-        case 429: throw TelegramError.tooManyRequests(retryAfter: json["parameters"]?["retry_after"]?.intValue ?? 1)
+        case 429:
+            let wait = json["parameters"]?["retry_after"]?.intValue ?? 1
+            floodWaits.begin(chat: chat, until: time.now().addingTimeInterval(Double(max(wait, 1))))
+            throw TelegramError.tooManyRequests(retryAfter: wait)
         case 400 where description.contains("message is not modified"): throw TelegramError.notModified
         case 400 where description.contains("file is too big"): throw TelegramError.fileTooBig
         default: throw TelegramError.api(code: code, description: description)
@@ -139,5 +148,26 @@ public struct TelegramClient: Sendable {
             parameters["reply_markup"] = ["inline_keyboard": .array(keyboard)]
         }
         return parameters
+    }
+}
+
+/// The flood waits Telegram is keeping: per chat, and one for calls that name no chat.
+final class FloodWaits: Sendable {
+    private let until = Mutex<[Int64?: Date]>([:])
+
+    func begin(chat: Int64?, until end: Date) {
+        until.withLock { $0[chat] = max($0[chat] ?? end, end) }
+    }
+
+    /// Whole seconds still to wait before calling for `chat`, or nil when Telegram would take the call now.
+    func remaining(chat: Int64?, now: Date) -> Int? {
+        until.withLock { waits in
+            guard let end = waits[chat] else { return nil }
+            guard end > now else {
+                waits[chat] = nil
+                return nil
+            }
+            return Int(end.timeIntervalSince(now).rounded(.up))
+        }
     }
 }

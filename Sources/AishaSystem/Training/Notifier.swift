@@ -122,7 +122,9 @@ public actor Notifier: Service {
         do {
             _ = try await telegram.call(
                 "sendMessage", TelegramClient.messageParameters(chatId: item.draft.chatId, text: item.draft.text, buttons: item.draft.buttons))
-            try await store.markNotificationSent(id: item.id, now: now)
+            // Sent: the mark must land even when shutdown cancels this drain now, or the next sender repeats the message.
+            let store = store
+            try await Task { try await store.markNotificationSent(id: item.id, now: now) }.value
             return true
         } catch let error as TelegramError {
             switch error {

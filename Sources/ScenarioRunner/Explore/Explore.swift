@@ -63,7 +63,7 @@ public enum Explore {
                 next += 1
                 group.addTask {
                     let steps = base(scenario)
-                    let schedule = Perturbation.draw(steps: steps, faults: scenario.faults, seed: seed &+ fnv(scenario.name))
+                    let schedule = Perturbation.draw(steps: steps, seed: seed &+ fnv(scenario.name))
                     if options.verbose { progress("· \(scenario.name) — seed \(seed): \(schedule.map(\.description).joined(separator: "; "))") }
                     let outcome = await outcome(scenario, steps: steps, schedule: schedule, seed: seed)
                     guard case .broke(let failures) = outcome else { return (schedule.count, outcome, nil) }

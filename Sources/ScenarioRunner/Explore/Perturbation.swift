@@ -24,7 +24,7 @@ public enum Perturbation: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// A schedule drawn from the seed (the same seed, the same schedule) for a scenario's action steps.
-    static func draw(steps: [Step], faults: [FaultRule] = [], seed: UInt64) -> [Perturbation] {
+    static func draw(steps: [Step], seed: UInt64) -> [Perturbation] {
         var random = SeededRandom(seed: seed)
         func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &random) < p }
         func pick(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &random) }
@@ -45,19 +45,16 @@ public enum Perturbation: Sendable, Hashable, CustomStringConvertible {
             }
             schedule.append(.falFault(FaultRule(times: pick(1...2), fault: webhook)))
         }
-        // A submit that waits out Retry-After holds the confirm tap on the clock: only in scenarios written for that
-        // (their own submit faults, their confirm tap in the background).
-        if faults.contains(where: { $0.fault.submitStatus != nil }), chance(0.25) {
+        // A submit that waits out Retry-After (or a reply that waits out Telegram's flood wait) holds its update on the
+        // clock: the runner notices and the user waits for the answer before acting again.
+        if !playsFAL, chance(0.25) {
             let status = chance(0.5) ? 429 : [500, 502, 503][pick(0...2)]
             schedule.append(.falFault(FaultRule(times: 1, fault: Fault(submitStatus: status, retryAfterSeconds: pick(1...10)))))
         }
         guard steps.count > 1 else { return schedule }
-        // Telegram errors meet the notifications still due when the user has done everything (before the final
-        // settling advance): a direct reply that waits out a retry_after would hold the user's update while the clock
-        // cannot move.
         if chance(0.3) {
-            let step = steps.count - 1
-            let wait = pick(1...5)
+            let step = pick(0...(steps.count - 1))
+            let wait = pick(1...10)
             let fault = TelegramFault(method: "sendMessage", code: 429, description: "Too Many Requests: retry after \(wait)", retryAfter: wait)
             schedule.append(.telegramFault(fault, beforeStep: step))
         }

@@ -17,6 +17,8 @@ final class StepExecutor {
     var history: [UUID: [AvatarStatus]] = [:]
     /// Updates delivered with `background: true`, still being handled by the bot.
     var inFlight: [Task<Int, Never>] = []
+    /// Foreground updates whose handling waits on the virtual clock: the user waits for them before acting again.
+    var awaited: [PendingAnswer] = []
     /// On real time: the moment the `advance` steps so far reach (each adds its duration to the later of this
     /// and now); an expectation may wait until then.
     var horizon: ContinuousClock.Instant?
@@ -43,6 +45,7 @@ final class StepExecutor {
     /// Runs a step. An update the user sends is finished with everything it set off (the bot's messages, queued ones
     /// included) before the next step, as a person would read the answer before acting again.
     func run(_ step: Step) async throws {
+        if !step.action.isAdvance { try await awaitAnswers() }
         try await perform(step)
         if step.action.isForegroundUpdate { await settle() }
     }
@@ -60,7 +63,9 @@ final class StepExecutor {
             let user = try user(id)
             let data = try await substitute(raw)
             note(.user, "\(user.firstName) sends callback \(data)")
-            try check(await env.world.userTaps(from: user, data: data, on: await env.world.messages(to: user.id).last), "callback")
+            let world = env.world
+            let message = await world.messages(to: user.id).last
+            try await answer("callback") { await world.userTaps(from: user, data: data, on: message) }
         case .photos(let spec, let id):
             try await sendPhotos(spec, user: try user(id))
         case .advance(let duration):
@@ -125,7 +130,7 @@ final class StepExecutor {
         }
     }
 
-    private func check(_ status: Int, _ what: String) throws {
+    func check(_ status: Int, _ what: String) throws {
         guard (200..<300).contains(status) else {
             throw StepFailure(message: "AishaSystem answered the \(what) update with HTTP \(status)")
         }
@@ -137,12 +142,13 @@ final class StepExecutor {
         if background {
             inFlight.append(Task { await update() })
         } else {
-            try check(await update(), "update")
+            try await answer("update", update)
         }
     }
 
     /// Waits for background deliveries; their answers must be 2xx.
     func finishInFlight() async throws {
+        try await awaitAnswers()
         let tasks = inFlight
         inFlight = []
         for task in tasks { try check(await task.value, "background update") }
@@ -155,8 +161,8 @@ final class StepExecutor {
             inFlight.append(Task { (try? await world.userTaps(from: user, label: label).get().1) ?? 0 })
             return
         }
-        switch await world.userTaps(from: user, label: label) {
-        case .success(let (_, status)): try check(status, "callback")
+        switch await world.button(label, for: user) {
+        case .success(let (button, message)): try await answer("callback") { await world.userTaps(from: user, data: button.callbackData, on: message) }
         case .failure(let failure): throw StepFailure(message: failure.description)
         }
     }
@@ -180,16 +186,15 @@ final class StepExecutor {
             }
             if spec.kind == .normal { lastPhoto = data }
             let name = spec.fileName ?? "photo_\(generated).\(spec.format.fileExtension)"
-            let fileId = await env.world.addFile(data, name: name)
-            let status: Int
+            let world = env.world
+            let fileId = await world.addFile(data, name: name)
             if spec.asDocument {
                 let document: JSONValue = ["file_id": .string(fileId), "file_name": .string(name), "mime_type": .string(spec.format.mimeType), "file_size": .int(data.count)]
-                status = await env.world.userSends(from: user, document: document, mediaGroup: group)
+                try await answer("photo") { await world.userSends(from: user, document: document, mediaGroup: group) }
             } else {
                 let sizes = TelegramWorld.photoSizes(fileId: fileId, width: spec.width, height: spec.height, size: data.count)
-                status = await env.world.userSends(from: user, photo: sizes, mediaGroup: group)
+                try await answer("photo") { await world.userSends(from: user, photo: sizes, mediaGroup: group) }
             }
-            try check(status, "photo")
         }
     }
 

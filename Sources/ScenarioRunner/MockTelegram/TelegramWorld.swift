@@ -129,6 +129,14 @@ public actor TelegramWorld {
     /// Taps the button labelled `label` (exactly, else the first containing it) on the latest keyboard sent to the
     /// user. Fails with the labels there are.
     public func userTaps(from user: ScenarioUser, label: String) async -> Result<(InlineButton, Int), TapFailure> {
+        switch button(label, for: user) {
+        case .success(let (button, message)): .success((button, await userTaps(from: user, data: button.callbackData, on: message)))
+        case .failure(let failure): .failure(failure)
+        }
+    }
+
+    /// The button labelled `label` (exactly, else the first containing it) on the latest keyboard sent to the user.
+    public func button(_ label: String, for user: ScenarioUser) -> Result<(InlineButton, BotMessage), TapFailure> {
         guard let message = messages(to: user.id).last(where: { !$0.buttons.isEmpty }) else {
             return .failure(TapFailure(label: label, available: []))
         }
@@ -136,7 +144,7 @@ public actor TelegramWorld {
         guard let button = buttons.first(where: { $0.text == label }) ?? buttons.first(where: { $0.text.contains(label) }) else {
             return .failure(TapFailure(label: label, available: message.labels))
         }
-        return .success((button, await userTaps(from: user, data: button.callbackData, on: message)))
+        return .success((button, message))
     }
 
     /// Sends `count` generated PNG photos (`seed` varies their content) and returns the bot's answers.

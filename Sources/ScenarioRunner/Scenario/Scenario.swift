@@ -177,6 +177,11 @@ public enum StepAction: Sendable {
     }
 
     /// A user's update the bot answers before the next step runs (not one left running with `background: true`).
+    var isAdvance: Bool {
+        if case .advance = self { return true }
+        return false
+    }
+
     var isForegroundUpdate: Bool {
         switch self {
         case .send(_, _, let background), .tap(_, _, let background): !background
