@@ -61,6 +61,8 @@ public struct AishaConfiguration: Sendable {
     /// How long a training whose submit may have reached FAL (no request id stored) waits for its webhook.
     public var submissionTimeout: TimeInterval = 3 * 3600
     public var logLevel = Logger.Level.info
+    /// Bugs put back for tests that show the harness finds them; never set from the environment.
+    public var injectedDefects: Set<InjectedDefect> = []
     public var role = ServerRole.all
     /// Credentials for `STORAGE_URL=s3://…` (the standard AWS variables).
     public var awsAccessKeyId: String?

@@ -37,7 +37,9 @@ public struct AishaServices: Sendable {
         if let store { opened = store } else { opened = try await openStore(configuration.databaseURL, logger: logger) }
         let store = opened
         let objects = try objects ?? openObjects(configuration, transport: transport, time: time)
-        let telegram = TelegramClient(baseURL: configuration.telegramAPIBaseURL, token: configuration.telegramBotToken, transport: transport, time: time)
+        let defects = configuration.injectedDefects
+        var telegram = TelegramClient(baseURL: configuration.telegramAPIBaseURL, token: configuration.telegramBotToken, transport: transport, time: time)
+        telegram.keepsFloodWaits = !defects.contains(.floodWaitNotKept)
         let fal = FALClient(baseURL: configuration.falQueueBaseURL, key: configuration.falKey, transport: transport)
         let endpoint = PublicEndpoint(configured: configuration.publicBaseURL, host: configuration.host, port: configuration.port)
         let signer = ArchiveURLSigner(secret: configuration.archiveURLSecret, endpoint: endpoint)
@@ -45,8 +47,8 @@ public struct AishaServices: Sendable {
         let training = TrainingService(
             store: store, objects: objects, fal: fal, signer: signer, notifier: notifier,
             settings: TrainingSettings(cost: configuration.avatarCreationCost, styleTrainer: configuration.styleTrainer, endpoint: endpoint),
-            time: time, logger: logger, checkpoint: checkpoint)
-        let results = ResultHandler(store: store, notifier: notifier, time: time, logger: logger)
+            time: time, logger: logger, defects: defects, checkpoint: checkpoint)
+        let results = ResultHandler(store: store, notifier: notifier, time: time, logger: logger, defects: defects)
         let poller = TrainingPoller(
             store: store, fal: fal, results: results, time: time, logger: logger, interval: configuration.pollInterval,
             staleAfter: configuration.staleAfter, submissionTimeout: configuration.submissionTimeout)
@@ -54,7 +56,7 @@ public struct AishaServices: Sendable {
             store: store, telegram: telegram, photos: PhotoIntake(store: store, objects: objects, telegram: telegram, time: time),
             training: training, fal: fal,
             settings: ConversationSettings(cost: configuration.avatarCreationCost, welcomeCredits: configuration.welcomeCredits, preset: configuration.trainingPreset),
-            time: time, logger: logger)
+            time: time, logger: logger, defects: defects)
         let verifier = WebhookVerifier(keys: JWKSCache(url: configuration.falJWKSURL, transport: transport, time: time), time: time)
         return AishaServices(
             configuration: configuration, store: store, objects: objects, telegram: telegram, fal: fal, training: training,

@@ -75,7 +75,11 @@ struct InvariantTests {
             case .archiveHoldsPhotos: e.jobs[0].imageCount = 11
             case .noUnaskedRefusal:
                 e.journal.append(JournalEntry(seq: 2, time: "", method: "PUT", path: "/fal-ai/flux-pro-trainer/requests/x/cancel", kind: .cancel, httpStatus: 404))
-            case .retryAfterRespected: e.calls.append(BotAPICall(time: Self.date, method: "sendmessage", status: 429, chatId: Self.owner, cause: .floodWait))
+            case .outcomeToldPromptly: e.calls[1].time = Self.date.addingTimeInterval(60)
+            case .retryAfterRespected:
+                // One call already on its way when the wait began is excused; the second was sent knowingly.
+                let wait = BotAPICall(time: Self.date, method: "sendmessage", status: 429, chatId: Self.owner, cause: .floodWait)
+                e.calls += [BotAPICall(time: Self.date, method: "sendmessage", status: 429, chatId: Self.owner, cause: .fault), wait, wait]
             case .trainingsFinish:
                 e.settled = true
                 e.accounts[0].avatars[0].avatar.status = .training

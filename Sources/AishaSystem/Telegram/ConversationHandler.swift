@@ -20,6 +20,7 @@ public struct ConversationHandler: Sendable {
     let settings: ConversationSettings
     let time: TimeSource
     let logger: Logger
+    var defects: Set<InjectedDefect> = []
 
     public func handle(_ update: TelegramUpdate) async {
         do {
@@ -192,7 +193,7 @@ public struct ConversationHandler: Sendable {
             if let requestId = avatar.falRequestId, let app = avatar.trainerApp {
                 let code = try? await fal.cancel(app: app, requestId: requestId)
                 logger.info("cancel sent to FAL", metadata: ["request_id": "\(requestId)", "http_status": "\(code.map(String.init) ?? "-")"])
-                if code == 400 {
+                if code == 400, !defects.contains(.cancelDropsCompleted) {
                     try await telegram.sendMessage(chatId: chat, text: Texts.cancelTooLate(avatar), buttons: [])
                     return
                 }

@@ -39,6 +39,8 @@ public struct TelegramClient: Sendable {
     let time: TimeSource
     /// Telegram's flood waits, kept per chat: shared by every copy of this client.
     let floodWaits = FloodWaits()
+    /// Off only to put back the bug of sending on during a flood wait (`InjectedDefect.floodWaitNotKept`).
+    var keepsFloodWaits = true
 
     public init(baseURL: String, token: String, transport: any HTTPTransport, time: TimeSource) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
@@ -51,7 +53,7 @@ public struct TelegramClient: Sendable {
     /// is not sent: it fails at once with the seconds still to wait (sending would only be refused, and lengthen it).
     public func call(_ method: String, _ parameters: [String: JSONValue] = [:], timeout: Duration = .seconds(30)) async throws -> JSONValue {
         let chat = parameters["chat_id"]?.intValue.map(Int64.init)
-        if let wait = floodWaits.remaining(chat: chat, now: time.now()) { throw TelegramError.tooManyRequests(retryAfter: wait) }
+        if keepsFloodWaits, let wait = floodWaits.remaining(chat: chat, now: time.now()) { throw TelegramError.tooManyRequests(retryAfter: wait) }
         let request = OutgoingRequest(
             method: "POST", url: "\(baseURL)/bot\(token)/\(method)", headers: [("Content-Type", "application/json")],
             body: try JSONValue.object(parameters).jsonData(), timeout: timeout, maxResponseBytes: 8 * 1024 * 1024)

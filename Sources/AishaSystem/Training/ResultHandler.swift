@@ -8,6 +8,7 @@ public struct ResultHandler: Sendable {
     let notifier: Notifier
     let time: TimeSource
     let logger: Logger
+    var defects: Set<InjectedDefect> = []
 
     /// Applies a report. `attempt` names the training the webhook URL was made for: a report whose request id is
     /// not stored yet (FAL answered the webhook before the submit's response was recorded) is bound to it first.
@@ -52,9 +53,12 @@ public struct ResultHandler: Sendable {
             } else {
                 logger.warning("❌ training failed: \(avatar.errorText ?? "")")
             }
-            await notifier.kick()
+            if !defects.contains(.lostNotifierKick) { await notifier.kick() }
         case .alreadyFinal(let avatar):
             logger.info("duplicate or late status update ignored", metadata: ["status": "\(avatar.status.rawValue)"])
+            if defects.contains(.duplicateWebhookTold), avatar.status == .completed {
+                _ = try? await notifier.telegram.sendMessage(chatId: avatar.ownerId, text: Texts.ready(avatar), buttons: Texts.mainMenuButtons)
+            }
         case .unknownRequest:
             logger.warning("status update for an unknown request id")
         }

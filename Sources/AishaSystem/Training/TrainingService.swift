@@ -41,6 +41,7 @@ public struct TrainingService: Sendable {
     let settings: TrainingSettings
     let time: TimeSource
     let logger: Logger
+    var defects: Set<InjectedDefect> = []
     /// Called at each checkpoint; a throw there ends the start with no clean-up, as a crash would (tests only).
     var checkpoint: @Sendable (TrainingCheckpoint) async throws -> Void = { _ in }
 
@@ -89,7 +90,8 @@ public struct TrainingService: Sendable {
             try await checkpoint(.submitted)
             try await store.recordSubmission(
                 avatarId: avatarId, attempt: ticket.attempt, requestId: submission.requestId,
-                announcement: Texts.startedNotice(avatar, type: type, attempt: ticket.attempt), now: time.now())
+                announcement: defects.contains(.startedOutsideTransaction) ? nil : Texts.startedNotice(avatar, type: type, attempt: ticket.attempt),
+                now: time.now())
             guard try await isStillTraining(avatarId, attempt: ticket.attempt) else {
                 // Cancelled while the submit was on its way: FAL's job is nobody's now, so it is cancelled there too.
                 let code = try? await fal.cancel(app: plan.app, requestId: submission.requestId)
@@ -99,6 +101,10 @@ public struct TrainingService: Sendable {
                 throw AishaError.trainingCancelled
             }
             await notifier.kick()
+            if defects.contains(.startedOutsideTransaction) {
+                let notice = Texts.startedNotice(avatar, type: type, attempt: ticket.attempt)
+                _ = try? await notifier.telegram.call("sendMessage", TelegramClient.messageParameters(chatId: notice.chatId, text: notice.text, buttons: []))
+            }
             logger.info("\(plan.launchLog)", metadata: ["request_id": "\(submission.requestId)"])
             return StartedTraining(avatar: avatar, type: type, plan: plan, requestId: submission.requestId)
         } catch AishaError.trainingCancelled {

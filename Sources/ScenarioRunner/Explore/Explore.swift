@@ -1,3 +1,4 @@
+import AishaSystem
 import Foundation
 import MockFAL
 import Synchronization
@@ -15,6 +16,10 @@ public enum Explore {
         public var out: String?
         /// Print each run's schedule before it runs.
         public var verbose = false
+        /// Stop at the first failing run (shrunk and written as usual).
+        public var stopAtFirstFinding = false
+        /// Bugs put back into AishaSystem (tests that show explore finds them).
+        public var defects: Set<InjectedDefect> = []
         public init() {}
     }
 
@@ -65,10 +70,12 @@ public enum Explore {
                     let steps = base(scenario)
                     let schedule = Perturbation.draw(steps: steps, seed: seed &+ fnv(scenario.name))
                     if options.verbose { progress("· \(scenario.name) — seed \(seed): \(schedule.map(\.description).joined(separator: "; "))") }
-                    let outcome = await outcome(scenario, steps: steps, schedule: schedule, seed: seed)
+                    let outcome = await outcome(scenario, steps: steps, schedule: schedule, seed: seed, defects: options.defects)
                     guard case .broke(let failures) = outcome else { return (schedule.count, outcome, nil) }
                     progress("✘ \(scenario.name) — seed \(seed): \(failures.joined(separator: ", "))")
-                    return (schedule.count, outcome, await shrink(scenario, steps: steps, schedule: schedule, seed: seed, failures: failures, out: options.out))
+                    let finding = await shrink(
+                        scenario, steps: steps, schedule: schedule, seed: seed, failures: failures, out: options.out, defects: options.defects)
+                    return (schedule.count, outcome, finding)
                 }
             }
             for _ in 0..<max(1, options.jobs) { launch() }
@@ -82,6 +89,7 @@ public enum Explore {
                 }
                 if let finding = run.finding { summary.findings.append(finding) }
                 if summary.runs % 100 == 0 { progress("… \(summary.runs)/\(work.count) runs") }
+                if options.stopAtFirstFinding, !summary.findings.isEmpty { next = work.count }
                 launch()
             }
         }
@@ -92,8 +100,8 @@ public enum Explore {
 
     /// What broke in one run: the invariants violated (empty when they held). A run whose user could not do a step
     /// (a button the perturbed conversation did not show yet) judges nothing and counts as inconclusive.
-    static func failures(_ scenario: Scenario, steps: [Step], schedule: [Perturbation], seed: UInt64) async -> [String] {
-        switch await outcome(scenario, steps: steps, schedule: schedule, seed: seed) {
+    static func failures(_ scenario: Scenario, steps: [Step], schedule: [Perturbation], seed: UInt64, defects: Set<InjectedDefect>) async -> [String] {
+        switch await outcome(scenario, steps: steps, schedule: schedule, seed: seed, defects: defects) {
         case .held, .inconclusive: []
         case .broke(let invariants): invariants
         }
@@ -105,12 +113,13 @@ public enum Explore {
         case inconclusive(String)
     }
 
-    static func outcome(_ scenario: Scenario, steps: [Step], schedule: [Perturbation], seed: UInt64) async -> RunOutcome {
+    static func outcome(_ scenario: Scenario, steps: [Step], schedule: [Perturbation], seed: UInt64, defects: Set<InjectedDefect>) async -> RunOutcome {
         var perturbed = Perturbation.apply(schedule, to: scenario, steps: steps)
         perturbed.settles = true
         perturbed.setAside = scenario.steps.filter(\.action.isExpectation)
         var options = RunOptions()
         options.seed = seed
+        options.defects = defects
         // A run whose work waits on a clock nobody moves stalls until the clock's patience runs out: given up on here.
         let scenario = perturbed
         let run = Task { await ScenarioRunner.run(scenario, options: options) }
@@ -134,14 +143,15 @@ public enum Explore {
 
     /// Drops perturbations one at a time while the run still fails the same way; writes the reproducer.
     static func shrink(
-        _ scenario: Scenario, steps: [Step], schedule: [Perturbation], seed: UInt64, failures: [String], out: String?
+        _ scenario: Scenario, steps: [Step], schedule: [Perturbation], seed: UInt64, failures: [String], out: String?,
+        defects: Set<InjectedDefect>
     ) async -> Finding {
         var kept = schedule
         var index = 0
         while index < kept.count {
             var candidate = kept
             candidate.remove(at: index)
-            let again = await Self.failures(scenario, steps: steps, schedule: candidate, seed: seed)
+            let again = await Self.failures(scenario, steps: steps, schedule: candidate, seed: seed, defects: defects)
             if !Set(again).isDisjoint(with: failures) { kept = candidate } else { index += 1 }
         }
         let text = Reproducer.yaml(scenario, steps: steps, schedule: kept, seed: seed, failures: failures)

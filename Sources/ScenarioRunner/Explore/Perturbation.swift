@@ -52,10 +52,13 @@ public enum Perturbation: Sendable, Hashable, CustomStringConvertible {
             schedule.append(.falFault(FaultRule(times: 1, fault: Fault(submitStatus: status, retryAfterSeconds: pick(1...10)))))
         }
         guard steps.count > 1 else { return schedule }
-        if chance(0.3) {
+        if chance(0.4) {
             let step = pick(0...(steps.count - 1))
             let wait = pick(1...10)
-            let fault = TelegramFault(method: "sendMessage", code: 429, description: "Too Many Requests: retry after \(wait)", retryAfter: wait)
+            let fault =
+                chance(0.7)
+                ? TelegramFault(method: "sendMessage", code: 429, description: "Too Many Requests: retry after \(wait)", retryAfter: wait)
+                : TelegramFault(method: "sendMessage", code: 502, description: "Bad Gateway")
             schedule.append(.telegramFault(fault, beforeStep: step))
         }
         // A restart waits for the updates still being handled: none may be waiting on the clock (a background tap).

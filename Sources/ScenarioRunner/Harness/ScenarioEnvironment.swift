@@ -25,13 +25,16 @@ final class ScenarioEnvironment: Sendable {
     let userOffset: Int64
     /// Names this scenario's schema and bucket on shared backends, and its routes on a staging gateway.
     let id: String
+    /// Bugs put back into the in-process system (tests that show explore finds them).
+    let defects: Set<InjectedDefect>
     private let aisha: Mutex<(services: AishaServices, server: RunningServer)?> = Mutex(nil)
     static let token = "4242:scenario-token"
     static let webhookSecret = "scenario-secret"
 
     private init(
         scenario: Scenario, time: TimeSource, world: TelegramWorld, fal: FALQueue, folder: URL, telegramServer: RunningServer,
-        falServer: RunningServer?, falSide: FALSide, backends: ScenarioBackends, system: SystemSide, userOffset: Int64, id: String
+        falServer: RunningServer?, falSide: FALSide, backends: ScenarioBackends, system: SystemSide, userOffset: Int64, id: String,
+        defects: Set<InjectedDefect>
     ) {
         self.scenario = scenario
         self.time = time
@@ -45,6 +48,7 @@ final class ScenarioEnvironment: Sendable {
         self.backends = backends
         self.system = system
         self.userOffset = userOffset
+        self.defects = defects
     }
 
     /// Starts the environment: MockFAL on virtual time, or (with `staging`) the run's FAL behind a MockFAL proxy on
@@ -52,7 +56,7 @@ final class ScenarioEnvironment: Sendable {
     /// AishaSystem of our own.
     static func start(
         _ scenario: Scenario, seed: UInt64, staging: StagingRun? = nil, backends: ScenarioBackends = .embedded, external: ExternalSystem? = nil,
-        mockFAL: Bool = true
+        mockFAL: Bool = true, defects: Set<InjectedDefect> = []
     ) async throws -> ScenarioEnvironment {
         let id = UUID().uuidString.prefix(8).lowercased()
         // MockFAL's jobs run on virtual time, also against an external system (from today, so its webhooks look current).
@@ -110,7 +114,7 @@ final class ScenarioEnvironment: Sendable {
         }
         let environment = ScenarioEnvironment(
             scenario: scenario, time: time, world: world, fal: fal, folder: folder, telegramServer: telegramServer,
-            falServer: falServer, falSide: falSide, backends: backends, system: system, userOffset: userOffset, id: id)
+            falServer: falServer, falSide: falSide, backends: backends, system: system, userOffset: userOffset, id: id, defects: defects)
         if case .inProcess = system {
             // On a staging run the system's port is known before it starts: mock Telegram delivers there directly.
             try await environment.startAisha(port: staging == nil ? 0 : LoopbackPort.free())
@@ -209,6 +213,7 @@ final class ScenarioEnvironment: Sendable {
         configuration.pollInterval = scenario.config.pollInterval
         configuration.staleAfter = scenario.config.staleAfter.timeInterval
         configuration.logLevel = .info
+        configuration.injectedDefects = defects
         let services = try await AishaServices.make(configuration, time: time, logger: logs.logger(label: "aisha"))
         try await backends.prepare(services)
         let server = try await RunningServer.start(logger: logs.logger(label: "aisha-lifecycle")) { running in

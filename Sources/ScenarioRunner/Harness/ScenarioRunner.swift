@@ -50,6 +50,8 @@ public struct RunOptions: Sendable {
     public var backends = ScenarioBackends.embedded
     /// A user-started AishaSystem to drive instead of an in-process one (`--system external`).
     public var external: ExternalSystem?
+    /// Bugs put back into the in-process AishaSystem (tests that show explore finds them).
+    public var defects: Set<InjectedDefect> = []
 
     public init() {}
 }
@@ -127,7 +129,7 @@ public enum ScenarioRunner {
         do {
             environment = try await ScenarioEnvironment.start(
                 scenario, seed: options.seed, staging: options.fal == .real ? options.staging : nil, backends: options.backends,
-                external: options.external, mockFAL: options.fal == .mock)
+                external: options.external, mockFAL: options.fal == .mock, defects: options.defects)
         } catch {
             return result(.failed(step: 0, line: scenario.line, summary: "start", failure: "\(error)"), [])
         }

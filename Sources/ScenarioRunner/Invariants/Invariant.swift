@@ -20,6 +20,8 @@ public enum Invariant: String, Sendable, Hashable, CaseIterable {
     case resultFromOwnJob = "result-from-own-job"
     /// Each outcome is told to its owner once, after "training started", and to nobody else.
     case outcomeToldOnce = "outcome-told-once"
+    /// Each outcome goes to Telegram within 30 s (virtual) of being stored: no notification waits for a timer.
+    case outcomeToldPromptly = "outcome-told-promptly"
     /// Nothing is sent to a chat after its 403.
     case silentAfterBlock = "silent-after-403"
     /// Every submit FAL received met its contract, unless an expectation asked for a refusal.

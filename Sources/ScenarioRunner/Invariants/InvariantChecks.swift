@@ -125,12 +125,36 @@ enum InvariantChecks {
                 guard avatar.status == .error, avatar.falRequestId != nil, !told else { return nil }
                 return violation("avatar «\(avatar.name)»", "failed (\(avatar.errorText ?? "?")) and its owner was never told")
             }
+        case .outcomeToldPromptly:
+            return avatars.compactMap { avatar, _ in
+                let text = avatar.status == .completed ? Texts.ready(avatar) : "Обучение аватара «\(avatar.name)» не удалось"
+                let tries = e.calls.filter { $0.chatId == avatar.ownerId && ($0.text ?? "").contains(text) }
+                guard avatar.status == .completed || avatar.status == .error, let first = tries.first else { return nil }
+                let late = first.time.timeIntervalSince(avatar.updatedAt)
+                guard late > Self.promptness else { return nil }
+                return violation("avatar «\(avatar.name)»", String(format: "outcome stored, then first sent %.0f s later", late))
+            }
         case .retryAfterRespected:
-            return e.calls.filter { $0.cause == .floodWait }.map { violation("Telegram \($0.method) to \($0.chatId ?? 0)", "sent before the retry_after of the 429 before it") }
+            // One call per wait may have been on its way before the 429 that began it reached the bot; more were sent
+            // after the bot knew.
+            var waited: [Int64?: Int] = [:]
+            var found: [Violation] = []
+            for call in e.calls {
+                if call.status == 429, call.cause != .floodWait { waited[call.chatId] = 0 }
+                guard call.cause == .floodWait else { continue }
+                waited[call.chatId, default: 0] += 1
+                if waited[call.chatId]! > 1 {
+                    found.append(violation("Telegram \(call.method) to \(call.chatId ?? 0)", "sent during the flood wait of a 429 the bot had already been given"))
+                }
+            }
+            return found
         }
     }
 
     /// The avatar and attempt a job was submitted for, from its webhook URL (`?avatar_id=…&attempt=…`).
+    /// How long a stored outcome may wait for its first send.
+    static let promptness: TimeInterval = 30
+
     static func ownerParts(_ job: JobSnapshot) -> (avatar: String, attempt: Int)? {
         guard let url = job.webhookURL, let items = URLComponents(string: url)?.queryItems,
             let avatar = items.first(where: { $0.name == "avatar_id" })?.value, let attempt = items.first(where: { $0.name == "attempt" })?.value.flatMap(Int.init)
