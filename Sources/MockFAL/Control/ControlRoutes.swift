@@ -72,6 +72,12 @@ enum ControlRoutes {
             await queue.waitUntilIdle()
             return Response.json(["now": .string(Job.timestamp(queue.configuration.time.now()))])
         }
+        mock.post("models") { request, context in
+            let model = try await decode(ModelRegistration.self, request, context)
+            guard model.finetuneId != nil || model.loraURL != nil else { throw HTTPError(.badRequest, message: "name finetune_id or lora_url") }
+            await queue.registerModel(finetuneId: model.finetuneId, loraURL: model.loraURL)
+            return Response.json(["models": .array(await queue.knownModels().sorted().map(JSONValue.string))], status: 201)
+        }
         mock.post("reset") { _, _ in
             await queue.reset()
             return Response.json(["reset": true])
@@ -127,5 +133,15 @@ struct AdvanceRequest: Decodable {
     var duration: Duration? {
         if let seconds, seconds >= 0 { return .milliseconds(Int64(seconds * 1000)) }
         return durationText.flatMap(Duration.init(parsing:))
+    }
+}
+
+/// `POST /_mock/models`: a model made elsewhere that generation may use.
+struct ModelRegistration: Decodable {
+    var finetuneId: String?
+    var loraURL: String?
+
+    enum CodingKeys: String, CodingKey {
+        case finetuneId = "finetune_id", loraURL = "lora_url"
     }
 }

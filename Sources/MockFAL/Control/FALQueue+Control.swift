@@ -138,6 +138,7 @@ extension FALQueue {
         journalSeq = 0
         faultRules = []
         heldWebhooks = []
+        registeredModels = []
         busy = 0
         for waiter in idleWaiters { waiter.resume() }
         idleWaiters = []

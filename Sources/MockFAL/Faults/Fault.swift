@@ -26,11 +26,14 @@ public struct Fault: Sendable, Codable, Hashable {
     public var responseDelaySeconds: Double?
     /// The job waits this long in the queue (IN_QUEUE) before it fetches its archive, as on a busy FAL.
     public var queueSeconds: Double?
+    /// Generation: these images (0-based) come back flagged `has_nsfw_concepts: true`.
+    public var nsfwImages: [Int]?
 
     public init(
         failAtStep: Int? = nil, failMessage: String? = nil, archiveFetchFailure: String? = nil,
         submitStatus: Int? = nil, retryAfterSeconds: Int? = nil, webhook: WebhookFault? = nil,
-        webhookCopies: Int? = nil, webhookDelaySeconds: Double? = nil, responseDelaySeconds: Double? = nil, queueSeconds: Double? = nil
+        webhookCopies: Int? = nil, webhookDelaySeconds: Double? = nil, responseDelaySeconds: Double? = nil, queueSeconds: Double? = nil,
+        nsfwImages: [Int]? = nil
     ) {
         self.failAtStep = failAtStep
         self.failMessage = failMessage
@@ -42,13 +45,14 @@ public struct Fault: Sendable, Codable, Hashable {
         self.webhookDelaySeconds = webhookDelaySeconds
         self.responseDelaySeconds = responseDelaySeconds
         self.queueSeconds = queueSeconds
+        self.nsfwImages = nsfwImages
     }
 
     enum CodingKeys: String, CodingKey {
         case failAtStep = "fail_at_step", failMessage = "fail_message", archiveFetchFailure = "archive_fetch_failure"
         case submitStatus = "submit_status", retryAfterSeconds = "retry_after_seconds", webhook
         case webhookCopies = "webhook_copies", webhookDelaySeconds = "webhook_delay_seconds"
-        case responseDelaySeconds = "response_delay_seconds", queueSeconds = "queue_seconds"
+        case responseDelaySeconds = "response_delay_seconds", queueSeconds = "queue_seconds", nsfwImages = "nsfw_images"
     }
 
     /// Fields set in `other` win.
@@ -59,7 +63,8 @@ public struct Fault: Sendable, Codable, Hashable {
             submitStatus: other.submitStatus ?? submitStatus, retryAfterSeconds: other.retryAfterSeconds ?? retryAfterSeconds,
             webhook: other.webhook ?? webhook, webhookCopies: other.webhookCopies ?? webhookCopies,
             webhookDelaySeconds: other.webhookDelaySeconds ?? webhookDelaySeconds,
-            responseDelaySeconds: other.responseDelaySeconds ?? responseDelaySeconds, queueSeconds: other.queueSeconds ?? queueSeconds)
+            responseDelaySeconds: other.responseDelaySeconds ?? responseDelaySeconds, queueSeconds: other.queueSeconds ?? queueSeconds,
+            nsfwImages: other.nsfwImages ?? nsfwImages)
     }
 }
 

@@ -29,7 +29,7 @@ enum ResultFactory {
                 "images": .array(images),
                 "seed": job.effectiveInput["seed"].flatMap { $0 == .null ? nil : $0 } ?? .int(seedValue(job.id)),
                 "prompt": job.effectiveInput["prompt"] ?? "",
-                "has_nsfw_concepts": .array(Array(repeating: .bool(false), count: max(1, count))),
+                "has_nsfw_concepts": .array((0..<max(1, count)).map { .bool(job.fault.nsfwImages?.contains($0) == true) }),
                 "timings": ["inference": .double(Double(job.totalSteps) * 0.05)],
             ]
         }

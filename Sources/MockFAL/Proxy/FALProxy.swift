@@ -46,6 +46,7 @@ public actor FALProxy: QueueBackend {
     public static func refusal(of fault: Fault) -> String? {
         if fault.failAtStep != nil { return "fail_at_step needs MockFAL's own training: only FAL can fail a job at a step" }
         if fault.queueSeconds != nil { return "queue_seconds needs MockFAL's own queue: only FAL decides how long a job waits" }
+        if fault.nsfwImages != nil { return "nsfw_images needs MockFAL's own generation: only FAL's safety checker flags images" }
         return nil
     }
 

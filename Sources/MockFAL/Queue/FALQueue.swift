@@ -26,6 +26,8 @@ public actor FALQueue {
     var idleWaiters: [CheckedContinuation<Void, Never>] = []
     var journalWaiters: [UUID: JournalWaiter] = [:]
     var heldWebhooks: [PendingWebhook] = []
+    /// Finetune ids and LoRA URLs registered through the control API (`FALQueue+Models`).
+    var registeredModels: Set<String> = []
 
     public init(configuration: MockFALConfiguration, logger: Logger = Logger(label: "mock-fal")) {
         self.configuration = configuration
@@ -74,9 +76,11 @@ public actor FALQueue {
                 input: .string(webhookURL))
             return answer(QueueReply(status: 422, body: ["detail": .array([(try? JSONValue.from(problem)) ?? .null])]))
         }
-        let (problems, effective) = InputValidator.validate(input, against: contract)
+        var (problems, effective) = InputValidator.validate(input, against: contract)
+        let unknownModels = problems.isEmpty ? modelProblems(effective) : []
+        problems += unknownModels
         entry.problems = problems.isEmpty ? nil : problems
-        if !problems.isEmpty, configuration.mode == .strict {
+        if !problems.isEmpty, configuration.mode == .strict || !unknownModels.isEmpty {
             entry.verdict = .rejected
             logger.info("submit rejected", metadata: ["app": "\(contract.appId)", "problems": "\(problems.map(\.field))"])
             let detail = problems.map { (try? JSONValue.from($0)) ?? .null }
