@@ -22,8 +22,9 @@ final class MotoServer: Sendable {
         return probe.terminationStatus == 0
     }
 
-    init() async throws {
-        if let shared = Self.shared {
+    /// `own`: start a server even when `.ci/run` shares one.
+    init(own: Bool = false) async throws {
+        if !own, let shared = Self.shared {
             endpoint = shared
             process = nil
             return
@@ -41,12 +42,22 @@ final class MotoServer: Sendable {
         let url = endpoint + "/moto-api/"
         let ready = await eventually(timeout: .seconds(30)) { (try? await transport.send(OutgoingRequest(url: url, timeout: .seconds(1))))?.status == 200 }
         guard ready else {
-            process.terminate()
+            Self.stop(process)
             throw HarnessError("moto did not start on port \(port)")
         }
     }
 
-    func stop() { process?.terminate() }
+    func stop() { process.map(Self.stop) }
+
+    /// SIGTERM, then SIGKILL after a grace period: moto ignores SIGTERM.
+    static func stop(_ process: Process) {
+        guard process.isRunning else { return }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(2)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
 
     /// A bucket name of its own, so tests sharing a server never see each other's objects.
     static func bucket(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())" }
@@ -54,6 +65,14 @@ final class MotoServer: Sendable {
 
 @Suite("S3-compatible object store against moto's server", .enabled(if: MotoServer.available, "needs python3 with moto[server] (pip install 'moto[server]')"))
 struct S3ObjectStoreTests {
+    @Test("a moto server a test starts is gone when it is stopped (moto ignores SIGTERM: it is killed after a grace period)")
+    func stopLeavesNothing() async throws {
+        let moto = try await MotoServer(own: true)
+        let pid = try #require(moto.process?.processIdentifier)
+        moto.stop()
+        #expect(kill(pid, 0) == -1, "moto (pid \(pid)) still runs")
+    }
+
     @Test("put, get, exists, delete, bucket creation, presigned GET (moto does not check signatures; see the vector test)")
     func roundTrip() async throws {
         let moto = try await MotoServer()
