@@ -53,6 +53,8 @@ public struct AishaConfiguration: Sendable {
     public var trainingPreset = TrainingPreset.balanced
     public var styleTrainer = StyleTrainer.fluxProTrainer
     public var avatarCreationCost = 150
+    /// Credits per generated image (`GENERATION_COST`).
+    public var generationCost = 10
     /// Credits a new user starts with (one avatar at the default cost).
     public var welcomeCredits = 150
     public var archiveURLSecret: String
@@ -109,6 +111,7 @@ public struct AishaConfiguration: Sendable {
         configuration.trainingPreset = try parsed("TRAINING_PRESET", TrainingPreset.init(rawValue:)) ?? .balanced
         configuration.styleTrainer = try parsed("STYLE_TRAINER") { StyleTrainer(rawValue: $0.replacingOccurrences(of: "fal-ai/", with: "")) } ?? .fluxProTrainer
         configuration.avatarCreationCost = try parsed("AVATAR_CREATION_COST") { Int($0).flatMap { $0 >= 0 ? $0 : nil } } ?? 150
+        configuration.generationCost = try parsed("GENERATION_COST") { Int($0).flatMap { $0 >= 0 ? $0 : nil } } ?? 10
         configuration.welcomeCredits = try parsed("WELCOME_CREDITS") { Int($0).flatMap { $0 >= 0 ? $0 : nil } } ?? configuration.avatarCreationCost
         configuration.pollInterval = try parsed("POLL_INTERVAL", Duration.init(parsing:)) ?? configuration.pollInterval
         configuration.staleAfter = try parsed("STALE_AFTER", Duration.init(parsing:))?.timeInterval ?? configuration.staleAfter

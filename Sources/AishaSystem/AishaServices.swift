@@ -11,6 +11,7 @@ public struct AishaServices: Sendable {
     public let telegram: TelegramClient
     public let fal: FALClient
     public let training: TrainingService
+    public let generation: GenerationService
     public let results: ResultHandler
     public let notifier: Notifier
     public let poller: TrainingPoller
@@ -52,14 +53,17 @@ public struct AishaServices: Sendable {
         let poller = TrainingPoller(
             store: store, fal: fal, results: results, time: time, logger: logger, interval: configuration.pollInterval,
             staleAfter: configuration.staleAfter, submissionTimeout: configuration.submissionTimeout)
+        let generation = GenerationService(
+            store: store, objects: objects, fal: fal, telegram: telegram, transport: transport,
+            settings: GenerationSettings(unitCost: configuration.generationCost, endpoint: endpoint), time: time, logger: logger)
         let conversation = ConversationHandler(
             store: store, telegram: telegram, photos: PhotoIntake(store: store, objects: objects, telegram: telegram, time: time),
-            training: training, fal: fal,
+            training: training, generation: generation, fal: fal,
             settings: ConversationSettings(cost: configuration.avatarCreationCost, welcomeCredits: configuration.welcomeCredits, preset: configuration.trainingPreset),
             time: time, logger: logger, defects: defects)
         let verifier = WebhookVerifier(keys: JWKSCache(url: configuration.falJWKSURL, transport: transport, time: time), time: time)
         return AishaServices(
-            configuration: configuration, store: store, objects: objects, telegram: telegram, fal: fal, training: training,
+            configuration: configuration, store: store, objects: objects, telegram: telegram, fal: fal, training: training, generation: generation,
             results: results, notifier: notifier, poller: poller, conversation: conversation, time: time, logger: logger,
             verifier: verifier, signer: signer)
     }

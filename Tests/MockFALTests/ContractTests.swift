@@ -107,6 +107,7 @@ struct ContractTests {
     @Test("sub-path app ids resolve to their contract; status URLs use owner/app only")
     func subPath() async throws {
         let harness = try Harness()
+        await harness.queue.registerModel(finetuneId: "ft-1", loraURL: nil)  // generation needs a finetune MockFAL knows
         let input: JSONValue = ["prompt": "me", "finetune_id": "ft-1", "finetune_strength": 1.0]
         let reply = try await harness.submit("fal-ai/flux-pro/v1.1-ultra-finetuned", input, webhook: nil)
         #expect(reply.status == 200)

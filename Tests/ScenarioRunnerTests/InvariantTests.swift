@@ -75,6 +75,13 @@ struct InvariantTests {
             case .archiveHoldsPhotos: e.jobs[0].imageCount = 11
             case .noUnaskedRefusal:
                 e.journal.append(JournalEntry(seq: 2, time: "", method: "PUT", path: "/fal-ai/flux-pro-trainer/requests/x/cancel", kind: .cancel, httpStatus: 404))
+            case .generationUsesOwnAvatar:
+                var job = e.jobs[0]
+                job.requestId = "gen-1"
+                job.webhookURL = "http://127.0.0.1:1/api/v1/generation/status_update?generation_id=\(UUID().uuidString.lowercased())"
+                e.jobs.append(job)
+            case .generationPaidOnce:
+                e.accounts[0].ledger.append(LedgerEntry(userId: Self.owner, avatarId: nil, attempt: 0, kind: .charge, amount: -10, reason: "", createdAt: Self.date))
             case .outcomeToldPromptly: e.calls[1].time = Self.date.addingTimeInterval(60)
             case .retryAfterRespected:
                 // One call already on its way when the wait began is excused; the second was sent knowingly.

@@ -27,6 +27,7 @@ public func buildApplication(
     let configuration = services.configuration
     if configuration.role.runsAPI {
         StatusUpdateRoute.add(to: router, services: services)
+        GenerationStatusRoute.add(to: router, services: services)
         ArchiveRoute.add(to: router, services: services)
     }
     if configuration.role.runsBot { TelegramWebhookRoute.add(to: router, services: services) }

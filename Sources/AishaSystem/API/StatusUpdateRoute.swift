@@ -10,33 +10,49 @@ import SupportKit
 enum StatusUpdateRoute {
     static let maxBody = 1024 * 1024
 
+    /// A FAL webhook's body, or the answer refusing it (too large, bad signature, not JSON).
+    enum Intake {
+        case body(JSONValue)
+        case refused(Response)
+    }
+
+    /// Reads and verifies a FAL webhook (signature checked against the JWKS unless FAL_WEBHOOK_VERIFY=false).
+    static func verifiedBody(_ request: Request, services: AishaServices, logger: Logger) async -> Intake {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: maxBody)
+        } catch {
+            logger.warning("webhook refused: body larger than \(maxBody) bytes")
+            return .refused(Response.json(["detail": "body too large"], status: .contentTooLarge))
+        }
+        let body = Data(buffer.readableBytesView)
+        if services.configuration.falWebhookVerify {
+            let header = { (name: String) in HTTPField.Name(name).flatMap { request.headers[$0] } }
+            if let rejection = await services.verifier.verify(
+                requestId: header("X-Fal-Webhook-Request-Id"), userId: header("X-Fal-Webhook-User-Id"),
+                timestamp: header("X-Fal-Webhook-Timestamp"), signature: header("X-Fal-Webhook-Signature"), body: body)
+            {
+                logger.warning("webhook refused: \(rejection)")
+                return .refused(Response.json(["detail": .string("invalid webhook signature: \(rejection)")], status: .unauthorized))
+            }
+        }
+        guard let json = try? JSONValue.parse(body) else {
+            logger.warning("webhook refused: malformed JSON")
+            return .refused(Response.json(["detail": "malformed JSON body"], status: .badRequest))
+        }
+        return .body(json)
+    }
+
     static func add<Context: RequestContext>(to router: Router<Context>, services: AishaServices) {
         router.post("api/v1/avatar/status_update") { request, _ in
             var logger = services.logger
             logger[metadataKey: "training_type"] = "\(request.uri.queryParameters["training_type"] ?? "-")"
-            let buffer: ByteBuffer
-            do {
-                buffer = try await request.body.collect(upTo: maxBody)
-            } catch {
-                logger.warning("webhook refused: body larger than \(maxBody) bytes")
-                return Response.json(["detail": "body too large"], status: .contentTooLarge)
+            let json: JSONValue
+            switch await verifiedBody(request, services: services, logger: logger) {
+            case .body(let body): json = body
+            case .refused(let response): return response
             }
-            let body = Data(buffer.readableBytesView)
             let verify = services.configuration.falWebhookVerify
-            if verify {
-                let header = { (name: String) in HTTPField.Name(name).flatMap { request.headers[$0] } }
-                if let rejection = await services.verifier.verify(
-                    requestId: header("X-Fal-Webhook-Request-Id"), userId: header("X-Fal-Webhook-User-Id"),
-                    timestamp: header("X-Fal-Webhook-Timestamp"), signature: header("X-Fal-Webhook-Signature"), body: body)
-                {
-                    logger.warning("webhook refused: \(rejection)")
-                    return Response.json(["detail": .string("invalid webhook signature: \(rejection)")], status: .unauthorized)
-                }
-            }
-            guard let json = try? JSONValue.parse(body) else {
-                logger.warning("webhook refused: malformed JSON")
-                return Response.json(["detail": "malformed JSON body"], status: .badRequest)
-            }
             let report: StatusReport
             do {
                 report = try StatusReport.parse(json, allowLegacy: !verify)

@@ -17,6 +17,12 @@ public enum AishaError: Error, Sendable, Equatable, CustomStringConvertible {
     case submitUnconfirmed
     /// The user cancelled the training while its submit was being made: nothing more goes to FAL.
     case trainingCancelled
+    /// Generation refused: the avatar is not ready (training, failed, cancelled).
+    case avatarNotReady(AvatarStatus)
+    case promptEmpty
+    case promptTooLong(Int)
+    /// A generation of this user is still running.
+    case generationRunning
 
     public var description: String {
         switch self {
@@ -33,6 +39,10 @@ public enum AishaError: Error, Sendable, Equatable, CustomStringConvertible {
         case .falUnavailable(let why): "FAL unavailable: \(why)"
         case .submitUnconfirmed: "FAL did not answer the submit"
         case .trainingCancelled: "training cancelled during the submit"
+        case .avatarNotReady(let status): "avatar is \(status.rawValue), not completed"
+        case .promptEmpty: "empty prompt"
+        case .promptTooLong(let length): "prompt of \(length) characters"
+        case .generationRunning: "a generation is still running"
         }
     }
 }

@@ -4,6 +4,8 @@ import Foundation
 public struct ConversationState: Sendable, Codable, Hashable {
     public enum Step: String, Sendable, Codable {
         case idle, awaitingName, awaitingGender, awaitingType, uploadingPhotos, confirming
+        /// Generation: the avatar is chosen, the prompt is awaited (then aspect, count, confirmation).
+        case awaitingPrompt, awaitingAspect, awaitingCount, confirmingGeneration
     }
 
     public var step: Step = .idle
@@ -12,6 +14,10 @@ public struct ConversationState: Sendable, Codable, Hashable {
     /// The type the user picked; the training falls back to it only when an avatar row lacks its type.
     public var pendingType: TrainingType?
     public var avatarId: UUID?
+    /// Generation choices so far.
+    public var prompt: String?
+    public var aspect: AspectRatio?
+    public var imageCount: Int?
 
     public init(step: Step = .idle, pendingName: String? = nil, pendingGender: Gender? = nil, pendingType: TrainingType? = nil, avatarId: UUID? = nil) {
         self.step = step
@@ -119,6 +125,21 @@ public protocol AvatarStore: Sendable {
     func touchTraining(avatarId: UUID, progress: Int?, now: Date) async throws
 
     func ledger(userId: Int64) async throws -> [LedgerEntry]
+
+    // Generations (`Generation`): one running per user, charged per image when created, refunded per image missing.
+    /// Stores a new generation and charges `count × unitCost`; refuses when the user has one running or too few credits.
+    func beginGeneration(_ generation: Generation, now: Date) async throws
+    func recordGenerationSubmission(id: UUID, requestId: String, now: Date) async throws
+    /// Moves a generation to its final status once, storing its images and refunding `refundImages × unitCost`;
+    /// false when it was final already (a duplicate webhook).
+    func finishGeneration(id: UUID, status: GenerationStatus, images: [GeneratedImage], refundImages: Int, error: String?, now: Date) async throws -> Bool
+    func generation(id: UUID) async throws -> Generation?
+    func generation(requestId: String) async throws -> Generation?
+    /// A user's generations, newest first.
+    func generations(ownerId: Int64) async throws -> [Generation]
+    /// Generations still running that began before `before` (lost webhooks).
+    func unfinishedGenerations(before: Date) async throws -> [Generation]
+    func generatedImages(generationId: UUID) async throws -> [GeneratedImage]
 
     func enqueue(_ draft: NotificationDraft, now: Date) async throws
     /// Hands out due notifications (oldest first, one per chat at a time) and claims them until `leaseUntil`, so

@@ -136,5 +136,6 @@ enum PostgresMigrations {
         ),
         ("v2-outbox-claims", ["ALTER TABLE outbox ADD COLUMN claimed_until DOUBLE PRECISION"]),
         ("v3-outbox-pending-per-chat", [SQLiteAvatarStore.pendingPerChatIndex]),
+        ("v4-generations", SQLiteAvatarStore.generationTables.map { $0.replacing(" REAL", with: " DOUBLE PRECISION").replacing("INTEGER", with: "BIGINT") }),
     ]
 }

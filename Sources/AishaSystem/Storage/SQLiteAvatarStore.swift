@@ -67,6 +67,9 @@ public final class SQLiteAvatarStore: AvatarStore {
         migrator.registerMigration("v3-outbox-pending-per-chat") { db in
             try db.execute(sql: pendingPerChatIndex)
         }
+        migrator.registerMigration("v4-generations") { db in
+            for statement in generationTables { try db.execute(sql: statement) }
+        }
         return migrator
     }
 

@@ -16,6 +16,7 @@ public struct ConversationHandler: Sendable {
     let telegram: TelegramClient
     let photos: PhotoIntake
     let training: TrainingService
+    let generation: GenerationService
     let fal: FALClient
     let settings: ConversationSettings
     let time: TimeSource
@@ -74,8 +75,10 @@ public struct ConversationHandler: Sendable {
                 try await reply(chat, Texts.photoRejected(why))
             } catch AishaError.tooManyPhotos {
                 try await telegram.sendMessage(
-                    chatId: chat, text: Texts.photoRejected(Texts.photoLimit), buttons: [[Button("✅ Готово", "done:\(avatarId.uuidString.lowercased())")]])
+                    chatId: chat, text: Texts.photoRejected(Texts.photoLimit), buttons: [[Button("✅ Готово", .photosDone(avatarId))]])
             }
+        case .awaitingPrompt:
+            try await promptReceived(message.text ?? "", chat: chat, user: user, state: state)
         default:
             try await reply(chat, message.photo != nil || message.document != nil ? Texts.notExpectingPhotos : Texts.unknownText)
         }
@@ -104,25 +107,23 @@ public struct ConversationHandler: Sendable {
             welcomeCredits: settings.welcomeCredits, now: time.now())
         var state = try await store.conversation(userId: user.id)
         let data = callback.data ?? ""
-        let parts = data.split(separator: ":", maxSplits: 1).map(String.init)
-        let action = parts.first ?? ""
-        let argument = parts.count > 1 ? parts[1] : ""
         do {
+            guard let action = CallbackAction(data: data) else { throw AishaError.staleButton }
             switch action {
-            case "menu" where argument == "create":
+            case .createAvatar:
                 state = ConversationState(step: .awaitingName)
                 try await store.saveConversation(userId: user.id, state, now: time.now())
                 try await reply(chat, Texts.askName)
-            case "menu" where argument == "avatars":
+            case .myAvatars:
                 try await listAvatars(chat: chat, userId: user.id)
-            case "g":
-                guard state.step == .awaitingGender, let gender = Gender(rawValue: argument) else { throw AishaError.staleButton }
+            case .gender(let gender):
+                guard state.step == .awaitingGender else { throw AishaError.staleButton }
                 state.pendingGender = gender
                 state.step = .awaitingType
                 try await store.saveConversation(userId: user.id, state, now: time.now())
                 try await telegram.sendMessage(chatId: chat, text: Texts.askType, buttons: Texts.typeButtons)
-            case "t":
-                guard state.step == .awaitingType, let type = TrainingType(rawValue: argument), let name = state.pendingName,
+            case .type(let type):
+                guard state.step == .awaitingType, let name = state.pendingName,
                     let gender = state.pendingGender
                 else { throw AishaError.staleButton }
                 // The step is claimed before the avatar exists: a second tap that read the same state creates nothing.
@@ -131,37 +132,37 @@ public struct ConversationHandler: Sendable {
                 guard try await store.advanceConversation(userId: user.id, from: state, to: next, now: time.now()) else { throw AishaError.staleButton }
                 try await createAvatar(id: id, owner: user.id, name: name, gender: gender, type: type)
                 try await reply(chat, Texts.askPhotos(name: name, type: type))
-            case "done":
-                let avatar = try await ownedAvatar(argument, user: user.id)
+            case .photosDone(let id):
+                let avatar = try await ownedAvatar(id, user: user.id)
                 guard state.step == .uploadingPhotos, state.avatarId == avatar.id, avatar.status == .draft || avatar.status == .uploading
                 else { throw AishaError.staleButton }
                 let count = try await store.photos(avatarId: avatar.id).count
                 guard count >= TrainingRules.minPhotos else { throw AishaError.notEnoughPhotos(have: count) }
                 let ready = try await store.updateAvatar(id: avatar.id, now: time.now()) { $0.status = .readyForTraining }
                 try await showSummary(ready, chat: chat, user: user.id, state: &state)
-            case "retrain":
-                let avatar = try await ownedAvatar(argument, user: user.id)
+            case .retrain(let id):
+                let avatar = try await ownedAvatar(id, user: user.id)
                 guard avatar.status == .error else { throw AishaError.staleButton }
                 try await showSummary(avatar, chat: chat, user: user.id, state: &state)
-            case "go":
-                let avatar = try await ownedAvatar(argument, user: user.id)
+            case .startTraining(let id):
+                let avatar = try await ownedAvatar(id, user: user.id)
                 guard state.step == .confirming, state.avatarId == avatar.id else {
                     throw avatar.status == .training ? AishaError.trainingAlreadyStarted : AishaError.staleButton
                 }
                 // "Started" goes through the outbox with the request id, so it always precedes the outcome's message.
                 _ = try await training.start(avatarId: avatar.id, ownerId: user.id, fallbackType: state.pendingType)
                 try await store.saveConversation(userId: user.id, ConversationState(), now: time.now())
-            case "cancel":
-                let avatar = try await ownedAvatar(argument, user: user.id)
+            case .cancel(let id):
+                let avatar = try await ownedAvatar(id, user: user.id)
                 try await cancel(avatar, chat: chat, user: user.id)
-            default:
-                throw AishaError.staleButton
+            case .generate, .generateWith, .style, .aspect, .imageCount, .confirmGeneration, .again:
+                try await handleGeneration(action, chat: chat, user: user, state: state)
             }
         } catch AishaError.trainingCancelled {
             logger.info("training start ended: the user cancelled it", metadata: ["user_id": "\(user.id)"])
         } catch let error as AishaError {
             logger.info("button refused: \(error)", metadata: ["user_id": "\(user.id)", "data": "\(data)"])
-            try await telegram.sendMessage(chatId: chat, text: Self.message(for: error), buttons: Self.buttons(for: error, data: data))
+            try await telegram.sendMessage(chatId: chat, text: Self.message(for: error), buttons: Self.buttons(for: error, action: CallbackAction(data: data)))
         }
     }
 
@@ -207,8 +208,7 @@ public struct ConversationHandler: Sendable {
         try await telegram.sendMessage(chatId: chat, text: Texts.cancelled, buttons: Texts.mainMenuButtons)
     }
 
-    private func ownedAvatar(_ argument: String, user: Int64) async throws -> Avatar {
-        guard let id = UUID(uuidString: argument) else { throw AishaError.staleButton }
+    func ownedAvatar(_ id: UUID, user: Int64) async throws -> Avatar {
         guard let avatar = try await store.avatar(id: id) else { throw AishaError.avatarNotFound }
         guard avatar.ownerId == user else { throw AishaError.notYourAvatar }
         return avatar
@@ -219,7 +219,7 @@ public struct ConversationHandler: Sendable {
         try await telegram.sendMessage(chatId: chat, text: avatars.isEmpty ? Texts.noAvatars : Texts.avatarList(avatars), buttons: Texts.mainMenuButtons)
     }
 
-    private func reply(_ chat: Int64, _ text: String) async throws {
+    func reply(_ chat: Int64, _ text: String) async throws {
         try await telegram.sendMessage(chatId: chat, text: text)
     }
 
@@ -238,13 +238,17 @@ public struct ConversationHandler: Sendable {
         case .photoRejected(let why): Texts.photoRejected(why)
         case .tooManyPhotos: Texts.photoRejected(Texts.photoLimit)
         case .trainingCancelled: Texts.cancelled
+        case .avatarNotReady(let status): Texts.avatarNotReady(status)
+        case .promptEmpty: Texts.promptEmpty
+        case .promptTooLong(let length): Texts.promptTooLong(length)
+        case .generationRunning: Texts.generationRunning
         }
     }
 
-    static func buttons(for error: AishaError, data: String) -> [[Button]] {
-        switch error {
-        case .falRejected, .falUnavailable:
-            guard let id = data.split(separator: ":").last.flatMap({ UUID(uuidString: String($0)) }) else { return [] }
+    static func buttons(for error: AishaError, action: CallbackAction?) -> [[Button]] {
+        switch (error, action) {
+        case (.falRejected, .startTraining(let id)?), (.falUnavailable, .startTraining(let id)?), (.falRejected, .retrain(let id)?),
+            (.falUnavailable, .retrain(let id)?):
             return Texts.retryButtons(id)
         default:
             return []

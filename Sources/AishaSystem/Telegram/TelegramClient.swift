@@ -52,11 +52,58 @@ public struct TelegramClient: Sendable {
     /// Calls a method with a JSON body; returns `result`. During a flood wait Telegram gave for the chat, the call
     /// is not sent: it fails at once with the seconds still to wait (sending would only be refused, and lengthen it).
     public func call(_ method: String, _ parameters: [String: JSONValue] = [:], timeout: Duration = .seconds(30)) async throws -> JSONValue {
-        let chat = parameters["chat_id"]?.intValue.map(Int64.init)
-        if keepsFloodWaits, let wait = floodWaits.remaining(chat: chat, now: time.now()) { throw TelegramError.tooManyRequests(retryAfter: wait) }
         let request = OutgoingRequest(
             method: "POST", url: "\(baseURL)/bot\(token)/\(method)", headers: [("Content-Type", "application/json")],
             body: try JSONValue.object(parameters).jsonData(), timeout: timeout, maxResponseBytes: 8 * 1024 * 1024)
+        return try await send(request, method: method, chat: parameters["chat_id"]?.intValue.map(Int64.init))
+    }
+
+    /// Calls a method with files: a multipart/form-data body of `fields` and `files` (field name, file name, bytes).
+    public func upload(_ method: String, chat: Int64, fields: [(String, String)], files: [(field: String, name: String, data: Data)]) async throws -> JSONValue {
+        let boundary = "aisha-\(UUID().uuidString)"
+        var body = Data()
+        for (name, value) in [("chat_id", String(chat))] + fields {
+            body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8))
+        }
+        for file in files {
+            body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(file.field)\"; filename=\"\(file.name)\"\r\n".utf8))
+            body.append(Data("Content-Type: application/octet-stream\r\n\r\n".utf8))
+            body.append(file.data)
+            body.append(Data("\r\n".utf8))
+        }
+        body.append(Data("--\(boundary)--\r\n".utf8))
+        let request = OutgoingRequest(
+            method: "POST", url: "\(baseURL)/bot\(token)/\(method)", headers: [("Content-Type", "multipart/form-data; boundary=\(boundary)")],
+            body: body, timeout: .seconds(120), maxResponseBytes: 8 * 1024 * 1024)
+        return try await send(request, method: method, chat: chat)
+    }
+
+    /// Sends photos: one as a photo with its caption, several as an album (caption on the first); 429s waited out.
+    public func sendPhotos(chatId: Int64, photos: [Data], caption: String) async throws {
+        var attempt = 1
+        while true {
+            do {
+                if photos.count == 1 {
+                    _ = try await upload("sendPhoto", chat: chatId, fields: [("caption", caption)], files: [("photo", "image.png", photos[0])])
+                } else {
+                    let media: JSONValue = .array(photos.indices.map { index in
+                        var item: [String: JSONValue] = ["type": "photo", "media": .string("attach://photo\(index)")]
+                        if index == 0 { item["caption"] = .string(caption) }
+                        return .object(item)
+                    })
+                    let files = photos.enumerated().map { (field: "photo\($0.offset)", name: "image\($0.offset).png", data: $0.element) }
+                    _ = try await upload("sendMediaGroup", chat: chatId, fields: [("media", String(decoding: try media.jsonData(), as: UTF8.self))], files: files)
+                }
+                return
+            } catch TelegramError.tooManyRequests(let seconds) where attempt < 3 {
+                try await time.sleep(for: .seconds(min(max(seconds, 1), 60)))
+                attempt += 1
+            }
+        }
+    }
+
+    private func send(_ request: OutgoingRequest, method: String, chat: Int64?) async throws -> JSONValue {
+        if keepsFloodWaits, let wait = floodWaits.remaining(chat: chat, now: time.now()) { throw TelegramError.tooManyRequests(retryAfter: wait) }
         let response: IncomingResponse
         do {
             response = try await transport.send(request)

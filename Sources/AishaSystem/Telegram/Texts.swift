@@ -7,8 +7,9 @@ public enum Texts {
     }
 
     public static let mainMenuButtons: [[Button]] = [
-        [Button("✨ Создать аватар", "menu:create")],
-        [Button("📂 Мои аватары", "menu:avatars")],
+        [Button("✨ Создать аватар", .createAvatar)],
+        [Button("🖼 Создать изображение", .generate)],
+        [Button("📂 Мои аватары", .myAvatars)],
     ]
 
     public static let askName = "Как назовём аватар? Напишите имя (от 1 до 40 символов)."
@@ -18,14 +19,14 @@ public enum Texts {
     public static let nameControl = "в нём есть управляющие символы"
 
     public static func askGender(name: String) -> String { "Аватар «\(name)». Выберите пол:" }
-    public static let genderButtons: [[Button]] = [[Button("👨 Мужской", "g:male"), Button("👩 Женский", "g:female")]]
+    public static let genderButtons: [[Button]] = [[Button("👨 Мужской", .gender(.male)), Button("👩 Женский", .gender(.female))]]
 
     public static let askType = """
         Выберите тип обучения:
         🎭 Портретный — точное сходство лица, для фотореалистичных портретов.
         🎨 Художественный — ваш стиль и образ для творческих, художественных изображений.
         """
-    public static let typeButtons: [[Button]] = [[Button("🎭 Портретный", "t:portrait"), Button("🎨 Художественный", "t:style")]]
+    public static let typeButtons: [[Button]] = [[Button("🎭 Портретный", .type(.portrait)), Button("🎨 Художественный", .type(.style))]]
 
     public static func askPhotos(name: String, type: TrainingType) -> String {
         "Аватар «\(name)» создан (\(typeLabel(type))). Пришлите от \(TrainingRules.minPhotos) до \(TrainingRules.maxPhotos) фото: "
@@ -34,7 +35,7 @@ public enum Texts {
 
     public static func photoAccepted(count: Int, avatarId: UUID) -> (String, [[Button]]) {
         if count >= TrainingRules.minPhotos {
-            return ("Фото \(count)/\(TrainingRules.maxPhotos) принято. Можно продолжить или нажать «Готово».", [[Button("✅ Готово", "done:\(avatarId.uuidString.lowercased())")]])
+            return ("Фото \(count)/\(TrainingRules.maxPhotos) принято. Можно продолжить или нажать «Готово».", [[Button("✅ Готово", .photosDone(avatarId))]])
         }
         return ("Фото \(count)/\(TrainingRules.maxPhotos) принято. Нужно ещё минимум \(TrainingRules.minPhotos - count).", [])
     }
@@ -64,8 +65,7 @@ public enum Texts {
     }
 
     public static func confirmButtons(_ id: UUID) -> [[Button]] {
-        let key = id.uuidString.lowercased()
-        return [[Button("🚀 Начать обучение", "go:\(key)")], [Button("❌ Отменить", "cancel:\(key)")]]
+        [[Button("🚀 Начать обучение", .startTraining(id))], [Button("❌ Отменить", .cancel(id))]]
     }
 
     public static func trainingStarted(avatar: Avatar, type: TrainingType) -> String {
@@ -90,7 +90,7 @@ public enum Texts {
     }
 
     public static func retryButtons(_ id: UUID) -> [[Button]] {
-        [[Button("🔁 Обучить заново", "retrain:\(id.uuidString.lowercased())")]]
+        [[Button("🔁 Обучить заново", .retrain(id))]]
     }
 
     public static func insufficientCredits(balance: Int, cost: Int) -> String {

@@ -212,13 +212,16 @@ final class StepExecutor {
         await env.fal.waitUntilIdle()
     }
 
-    /// Replaces `{avatar_id}`, `{trigger_word}` and `{request_id}` with the main user's latest avatar and FAL request.
+    /// Replaces `{avatar_id}`, `{trigger_word}`, `{finetune_id}`, `{lora_url}` (the main user's latest avatar) and
+    /// `{request_id}` (the latest FAL request).
     func substitute(_ text: String) async throws -> String {
         var result = text
-        if result.contains("{avatar_id}") || result.contains("{trigger_word}") {
+        if ["{avatar_id}", "{trigger_word}", "{finetune_id}", "{lora_url}"].contains(where: result.contains) {
             let avatar = try await env.store.avatars(ownerId: scenario.mainUser.id).last
             result = result.replacingOccurrences(of: "{avatar_id}", with: avatar?.id.uuidString.lowercased() ?? "no-avatar")
             result = result.replacingOccurrences(of: "{trigger_word}", with: avatar?.triggerWord ?? "no-avatar")
+            result = result.replacingOccurrences(of: "{finetune_id}", with: avatar?.finetuneId ?? "no-finetune")
+            result = result.replacingOccurrences(of: "{lora_url}", with: avatar?.loraURL ?? "no-lora")
         }
         if result.contains("{request_id}") {
             let id = await env.falJobs.snapshots().last?.requestId ?? "no-request"

@@ -20,6 +20,12 @@ public enum Invariant: String, Sendable, Hashable, CaseIterable {
     case resultFromOwnJob = "result-from-own-job"
     /// Each outcome is told to its owner once, after "training started", and to nobody else.
     case outcomeToldOnce = "outcome-told-once"
+    /// Every generation job FAL received used its own avatar's finetune or LoRA, with the avatar's trigger word, for
+    /// the avatar's owner.
+    case generationUsesOwnAvatar = "generation-uses-own-avatar"
+    /// At most one FAL job per generation, none without one; credits: each generation charged count × price once,
+    /// and every image that did not come back refunded.
+    case generationPaidOnce = "generation-paid-once"
     /// Each outcome goes to Telegram within 30 s (virtual) of being stored: no notification waits for a timer.
     case outcomeToldPromptly = "outcome-told-promptly"
     /// Nothing is sent to a chat after its 403.
@@ -53,6 +59,7 @@ struct RunEvidence: Sendable {
         var user: User
         var ledger: [LedgerEntry]
         var avatars: [(avatar: Avatar, photos: Int)]
+        var generations: [Generation] = []
     }
     var cost: Int
     var accounts: [Account]

@@ -41,6 +41,40 @@ enum InvariantChecks {
                 }
             }
             return found
+        case .generationUsesOwnAvatar:
+            let generations = e.accounts.flatMap(\.generations)
+            return e.jobs.compactMap { job in
+                guard let id = generationId(job) else { return nil }
+                guard let generation = generations.first(where: { $0.id.uuidString.lowercased() == id }),
+                    let avatar = avatars.first(where: { $0.0.id == generation.avatarId })?.0
+                else { return violation("job \(job.requestId.prefix(8))", "a generation job no generation owns") }
+                var wrong: [String] = []
+                if avatar.ownerId != generation.ownerId { wrong.append("avatar of user \(avatar.ownerId) used by user \(generation.ownerId)") }
+                if let finetune = job.input["finetune_id"]?.stringValue, finetune != avatar.finetuneId { wrong.append("finetune_id \(finetune) is not \(avatar.finetuneId ?? "none")") }
+                for lora in job.input["loras"]?.arrayValue ?? [] where lora["path"]?.stringValue != avatar.loraURL {
+                    wrong.append("LoRA \(lora["path"]?.stringValue ?? "?") is not \(avatar.loraURL ?? "none")")
+                }
+                if job.input["prompt"]?.stringValue?.hasPrefix(avatar.triggerWord) != true { wrong.append("prompt lacks the trigger word \(avatar.triggerWord)") }
+                return wrong.isEmpty ? nil : violation("generation with «\(avatar.name)»", wrong.joined(separator: "; "))
+            }
+        case .generationPaidOnce:
+            var found: [Violation] = []
+            let jobs = Dictionary(grouping: e.jobs.compactMap { job in generationId(job).map { ($0, job) } }) { $0.0 }
+            for account in e.accounts {
+                for generation in account.generations {
+                    let count = jobs[generation.id.uuidString.lowercased()]?.count ?? 0
+                    if count > 1 { found.append(violation("generation \(generation.id.uuidString.prefix(8))", "\(count) jobs at FAL")) }
+                }
+                let entries = account.ledger.filter { $0.avatarId == nil && $0.kind != .grant }
+                let charged = -entries.filter { $0.kind == .charge }.map(\.amount).reduce(0, +)
+                let refunded = entries.filter { $0.kind == .refund }.map(\.amount).reduce(0, +)
+                let owed = account.generations.map { $0.count * $0.unitCost }.reduce(0, +)
+                let missing = account.generations.filter(\.status.isFinal).map { ($0.count - $0.delivered) * $0.unitCost }.reduce(0, +)
+                if charged != owed || refunded != missing {
+                    found.append(violation("user \(account.user.id)", "generations charged \(charged) (owed \(owed)), refunded \(refunded) (missing images \(missing))"))
+                }
+            }
+            return found
         case .onePaidJobPerAttempt:
             let byAttempt = Dictionary(grouping: e.jobs.compactMap { job in owner(job).map { ($0, job) } }) { $0.0 }
             return byAttempt.sorted { $0.key < $1.key }.compactMap { key, jobs in
@@ -48,6 +82,7 @@ enum InvariantChecks {
             }
         case .noOrphanPaidJob:
             return e.jobs.compactMap { job in
+                guard generationId(job) == nil else { return nil }  // generation-paid-once judges those
                 let avatar = avatars.first { $0.0.id.uuidString.lowercased() == ownerParts(job)?.avatar }?.0
                 switch job.status {
                 case "COMPLETED":
@@ -160,6 +195,12 @@ enum InvariantChecks {
             let avatar = items.first(where: { $0.name == "avatar_id" })?.value, let attempt = items.first(where: { $0.name == "attempt" })?.value.flatMap(Int.init)
         else { return nil }
         return (avatar, attempt)
+    }
+
+    /// The generation a job's webhook URL names.
+    static func generationId(_ job: JobSnapshot) -> String? {
+        guard let url = job.webhookURL, let query = URLComponents(string: url)?.queryItems else { return nil }
+        return query.first { $0.name == "generation_id" }?.value
     }
 
     static func owner(_ job: JobSnapshot) -> String? { ownerParts(job).map { "\($0.avatar)#\($0.attempt)" } }

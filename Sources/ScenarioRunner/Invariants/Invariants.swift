@@ -20,7 +20,8 @@ enum Invariants {
             guard let user = try await store.user(id: scenarioUser.id) else { continue }
             var avatars: [(Avatar, Int)] = []
             for avatar in try await store.avatars(ownerId: user.id) { avatars.append((avatar, try await store.photos(avatarId: avatar.id).count)) }
-            accounts.append(.init(user: user, ledger: try await store.ledger(userId: user.id), avatars: avatars))
+            accounts.append(
+                .init(user: user, ledger: try await store.ledger(userId: user.id), avatars: avatars, generations: try await store.generations(ownerId: user.id)))
         }
         var evidence = RunEvidence(
             cost: env.scenario.config.cost, accounts: accounts, history: executor.history, jobs: await env.falJobs.snapshots(),

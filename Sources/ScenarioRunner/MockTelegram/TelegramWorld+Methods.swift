@@ -18,7 +18,7 @@ extension TelegramWorld {
             if fault.code == 429, let chat, let wait = fault.retryAfter { floodUntil[chat] = time.now().addingTimeInterval(Double(wait)) }
             return record(method, error(fault.code, fault.description, retryAfter: fault.retryAfter), chat: chat, cause: .fault, params: params)
         }
-        if let chat, blockedChats.contains(chat), ["sendmessage", "sendphoto", "editmessagetext", "editmessagereplymarkup"].contains(method) {
+        if let chat, blockedChats.contains(chat), ["sendmessage", "sendphoto", "sendmediagroup", "editmessagetext", "editmessagereplymarkup"].contains(method) {
             return record(method, error(403, "Forbidden: bot was blocked by the user"), chat: chat, cause: .blocked, params: params)
         }
         let answer: (Int, JSONValue)
@@ -42,6 +42,8 @@ extension TelegramWorld {
             answer = ok(["url": .string(webhook?.url ?? ""), "pending_update_count": .int(pendingUpdates.count)])
         case "sendmessage", "sendphoto":
             answer = send(params, photo: method == "sendphoto")
+        case "sendmediagroup":
+            answer = sendAlbum(params)
         case "editmessagetext", "editmessagereplymarkup":
             answer = edit(params, textOnly: method == "editmessagereplymarkup" ? false : true)
         case "answercallbackquery":
@@ -104,6 +106,25 @@ extension TelegramWorld {
         nextMessageId += 1
         messages.append(message)
         return ok(messageJSON(message))
+    }
+
+    /// `sendMediaGroup`: 2–10 photos, one message each; the album's caption is the first one's.
+    private func sendAlbum(_ params: [String: JSONValue]) -> (Int, JSONValue) {
+        guard let chat = params["chat_id"]?.intValue.map(Int64.init) ?? params["chat_id"]?.stringValue.flatMap({ Int64($0) }),
+            knownChats.contains(chat)
+        else { return error(400, "Bad Request: chat not found") }
+        let media = params["media"]?.arrayValue ?? params["media"]?.stringValue.flatMap { try? JSONValue.parse(Data($0.utf8)) }?.arrayValue ?? []
+        guard (2...10).contains(media.count) else { return error(400, "Bad Request: wrong number of media in the album: \(media.count)") }
+        var sent: [JSONValue] = []
+        for item in media {
+            guard item["type"]?.stringValue == "photo", item["media"]?.stringValue != nil else { return error(400, "Bad Request: wrong media in the album") }
+            let message = BotMessage(
+                messageId: nextMessageId, chatId: chat, text: item["caption"]?.stringValue ?? "", buttons: [], photo: true, time: time.now())
+            nextMessageId += 1
+            messages.append(message)
+            sent.append(messageJSON(message))
+        }
+        return ok(.array(sent))
     }
 
     private func edit(_ params: [String: JSONValue], textOnly: Bool) -> (Int, JSONValue) {

@@ -1,0 +1,70 @@
+import Foundation
+
+/// The generation conversation: avatar → prompt (text or a ready style) → shape → number of images → cost → generate.
+extension ConversationHandler {
+    func handleGeneration(_ action: CallbackAction, chat: Int64, user: User, state: ConversationState) async throws {
+        var state = state
+        switch action {
+        case .generate:
+            let ready = try await store.avatars(ownerId: user.id).filter { $0.status == .completed }
+            guard !ready.isEmpty else {
+                try await telegram.sendMessage(chatId: chat, text: Texts.noReadyAvatars, buttons: Texts.mainMenuButtons)
+                return
+            }
+            try await telegram.sendMessage(chatId: chat, text: Texts.chooseAvatar, buttons: Texts.chooseAvatarButtons(ready))
+        case .generateWith(let id):
+            let avatar = try await ownedAvatar(id, user: user.id)
+            guard avatar.status == .completed else { throw AishaError.avatarNotReady(avatar.status) }
+            try await store.saveConversation(userId: user.id, ConversationState(step: .awaitingPrompt, avatarId: avatar.id), now: time.now())
+            try await telegram.sendMessage(chatId: chat, text: Texts.askPrompt(avatar), buttons: Texts.styleButtons)
+        case .style(let index):
+            guard state.step == .awaitingPrompt, Texts.styles.indices.contains(index) else { throw AishaError.staleButton }
+            try await promptReceived(Texts.styles[index].prompt, chat: chat, user: user, state: state)
+        case .aspect(let aspect):
+            guard state.step == .awaitingAspect else { throw AishaError.staleButton }
+            state.aspect = aspect
+            state.step = .awaitingCount
+            try await store.saveConversation(userId: user.id, state, now: time.now())
+            try await telegram.sendMessage(chatId: chat, text: Texts.askCount, buttons: Texts.countButtons)
+        case .imageCount(let count):
+            guard state.step == .awaitingCount, (1...GenerationRules.maxImages).contains(count), let id = state.avatarId, let prompt = state.prompt,
+                let aspect = state.aspect
+            else { throw AishaError.staleButton }
+            let avatar = try await ownedAvatar(id, user: user.id)
+            state.imageCount = count
+            state.step = .confirmingGeneration
+            try await store.saveConversation(userId: user.id, state, now: time.now())
+            let balance = try await store.user(id: user.id)?.balance ?? 0
+            try await telegram.sendMessage(
+                chatId: chat,
+                text: Texts.generationSummary(avatar: avatar, prompt: prompt, aspect: aspect, count: count, cost: count * generation.settings.unitCost, balance: balance),
+                buttons: Texts.generateButtons)
+        case .confirmGeneration:
+            guard state.step == .confirmingGeneration, let id = state.avatarId, let prompt = state.prompt, let aspect = state.aspect,
+                let count = state.imageCount
+            else { throw AishaError.staleButton }
+            // The step is claimed first: a double tap finds it taken and pays nothing (one running generation per user
+            // is also kept by the store).
+            guard try await store.advanceConversation(userId: user.id, from: state, to: ConversationState(), now: time.now()) else { throw AishaError.staleButton }
+            try await generation.start(ownerId: user.id, avatarId: id, prompt: prompt, aspect: aspect, count: count)
+        case .again(let id):
+            guard let previous = try await store.generation(id: id), previous.ownerId == user.id else { throw AishaError.staleButton }
+            try await generation.start(ownerId: user.id, avatarId: previous.avatarId, prompt: previous.prompt, aspect: previous.aspect, count: previous.count)
+        case .createAvatar, .myAvatars, .gender, .type, .photosDone, .retrain, .startTraining, .cancel:
+            throw AishaError.staleButton
+        }
+    }
+
+    /// A prompt typed (or a style picked) while one is awaited: checked, then the shape is asked.
+    func promptReceived(_ text: String, chat: Int64, user: User, state: ConversationState) async throws {
+        var state = state
+        do {
+            state.prompt = try GenerationService.validate(text)
+        } catch let error as AishaError {
+            return try await reply(chat, Self.message(for: error))
+        }
+        state.step = .awaitingAspect
+        try await store.saveConversation(userId: user.id, state, now: time.now())
+        try await telegram.sendMessage(chatId: chat, text: Texts.askAspect, buttons: Texts.aspectButtons)
+    }
+}
