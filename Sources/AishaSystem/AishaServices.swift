@@ -50,12 +50,12 @@ public struct AishaServices: Sendable {
             settings: TrainingSettings(cost: configuration.avatarCreationCost, styleTrainer: configuration.styleTrainer, endpoint: endpoint),
             time: time, logger: logger, defects: defects, checkpoint: checkpoint)
         let results = ResultHandler(store: store, notifier: notifier, time: time, logger: logger, defects: defects)
-        let poller = TrainingPoller(
-            store: store, fal: fal, results: results, time: time, logger: logger, interval: configuration.pollInterval,
-            staleAfter: configuration.staleAfter, submissionTimeout: configuration.submissionTimeout)
         let generation = GenerationService(
             store: store, objects: objects, fal: fal, telegram: telegram, transport: transport,
             settings: GenerationSettings(unitCost: configuration.generationCost, endpoint: endpoint), time: time, logger: logger)
+        let poller = TrainingPoller(
+            store: store, fal: fal, results: results, generations: generation, time: time, logger: logger, interval: configuration.pollInterval,
+            staleAfter: configuration.staleAfter, submissionTimeout: configuration.submissionTimeout)
         let conversation = ConversationHandler(
             store: store, telegram: telegram, photos: PhotoIntake(store: store, objects: objects, telegram: telegram, time: time),
             training: training, generation: generation, fal: fal,

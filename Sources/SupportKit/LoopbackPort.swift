@@ -4,6 +4,8 @@ import FoundationEssentials
 import Foundation
 #endif
 
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -15,16 +17,20 @@ public enum LoopbackPort {
     /// A TCP port on 127.0.0.1 that was free a moment ago, chosen below the kernel's ephemeral range: a server that
     /// stops and starts again on it (a scenario's mock Telegram and MockFAL, a restarted AishaSystem) cannot lose it
     /// in between to another server's port-0 bind or a client socket, which take their ports from that range.
+    /// Never the same port twice in one process: two servers told their ports at once cannot be told the same one.
     public static func free() -> Int {
         let ephemeralLow = ephemeralRangeStart()
         if ephemeralLow > 12_000 {
             for _ in 0..<64 {
                 let port = Int.random(in: 10_000..<ephemeralLow)
+                guard handedOut.withLock({ $0.insert(port).inserted }) else { continue }
                 if bindLoopback(port) == port { return port }
             }
         }
         return bindLoopback(0)  // the kernel's pick
     }
+
+    private static let handedOut = Mutex<Set<Int>>([])
 
     /// The first port of `ip_local_port_range` (32768 where it cannot be read).
     private static func ephemeralRangeStart() -> Int {

@@ -9,22 +9,25 @@ import Testing
 struct ExploreProofTests {
     struct Proof: Sendable, CustomTestStringConvertible {
         var defect: InjectedDefect
-        var scenario: String
+        /// Explored in this order until the bug is found (its signs depend on which send a fault meets first).
+        var scenarios: [String]
         var invariant: Invariant
         var testDescription: String { defect.rawValue }
     }
 
     static let proofs = [
-        Proof(defect: .startedOutsideTransaction, scenario: "two-avatars-one-user", invariant: .outcomeToldOnce),
-        Proof(defect: .lostNotifierKick, scenario: "happy-portrait-balanced", invariant: .outcomeToldPromptly),
-        Proof(defect: .duplicateWebhookTold, scenario: "happy-portrait-balanced", invariant: .outcomeToldOnce),
-        Proof(defect: .floodWaitNotKept, scenario: "happy-portrait-balanced", invariant: .retryAfterRespected),
-        Proof(defect: .cancelDropsCompleted, scenario: "cancel-while-queued", invariant: .noOrphanPaidJob),
+        Proof(
+            defect: .startedOutsideTransaction, scenarios: ["two-avatars-one-user", "seed-bug-2-type-survives-restart", "webhook-reordered-two-users"],
+            invariant: .outcomeToldOnce),
+        Proof(defect: .lostNotifierKick, scenarios: ["happy-portrait-balanced"], invariant: .outcomeToldPromptly),
+        Proof(defect: .duplicateWebhookTold, scenarios: ["happy-portrait-balanced"], invariant: .outcomeToldOnce),
+        Proof(defect: .floodWaitNotKept, scenarios: ["happy-portrait-balanced"], invariant: .retryAfterRespected),
+        Proof(defect: .cancelDropsCompleted, scenarios: ["cancel-while-queued"], invariant: .noOrphanPaidJob),
     ]
 
     @Test("found within the default seeds, with a reproducer that fails before the fix and passes after", arguments: proofs)
     func found(_ proof: Proof) async throws {
-        let (scenarios, _) = try ScenarioRunner.load(paths: ["\(scenarioFolder)/\(proof.scenario).yaml"], filter: nil, seed: 1)
+        let (scenarios, _) = try ScenarioRunner.load(paths: proof.scenarios.map { "\(scenarioFolder)/\($0).yaml" }, filter: nil, seed: 1)
         var options = Explore.Options()
         options.defects = [proof.defect]
         options.stopAtFirstFinding = true
@@ -38,7 +41,7 @@ struct ExploreProofTests {
         #expect(broken.violations.contains { $0.invariant == proof.invariant }, "the reproducer passes with the bug in place")
         let fixed = await ScenarioRunner.run(reproducer, options: RunOptions())
         #expect(fixed.outcome == .passed, "the reproducer fails without the bug: \(fixed.outcome)")
-        print("proof \(proof.defect.rawValue): seed \(finding.seed) of \(proof.scenario) after \(summary.runs) run(s); reproducer: "
+        print("proof \(proof.defect.rawValue): seed \(finding.seed) of \(finding.scenario.name) after \(summary.runs) run(s); reproducer: "
             + "\(reproducer.steps.count) steps, \(finding.shrunk.count) perturbation(s) [\(finding.shrunk.map(\.description).joined(separator: "; "))]")
     }
 }

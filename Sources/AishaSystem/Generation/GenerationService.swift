@@ -132,3 +132,35 @@ public struct GenerationService: Sendable {
     }
 }
 
+
+extension GenerationService {
+    /// Lost webhooks: generations with no news since `before` are asked about at FAL and applied; one whose submit
+    /// never got an answer is failed and refunded.
+    func pollUnfinished(before: Date) async {
+        let unfinished: [Generation]
+        do {
+            unfinished = try await store.unfinishedGenerations(before: before)
+        } catch {
+            return logger.error("poller could not read generations: \(error)")
+        }
+        for generation in unfinished {
+            do {
+                guard let requestId = generation.requestId else {
+                    try await apply(GenerationReport(requestId: "", images: nil, error: "the generation was not confirmed by FAL"), generationId: generation.id)
+                    continue
+                }
+                let status = try await fal.status(app: generation.app, requestId: requestId)
+                guard status.status == "COMPLETED" else { continue }
+                let (code, body) = try await fal.result(app: generation.app, requestId: requestId)
+                let report =
+                    code == 200
+                    ? GenerationReport.result(requestId: requestId, body)
+                    : GenerationReport(requestId: requestId, images: nil, error: status.error ?? FALClient.detail(body, Data()))
+                logger.info("poller found a finished generation", metadata: ["request_id": "\(requestId)"])
+                try await apply(report, generationId: generation.id)
+            } catch {
+                logger.warning("generation poll failed: \(error)", metadata: ["generation_id": "\(generation.id.uuidString.lowercased())"])
+            }
+        }
+    }
+}

@@ -8,6 +8,8 @@ public struct TrainingPoller: Service {
     let store: any AvatarStore
     let fal: FALClient
     let results: ResultHandler
+    /// Generations are polled on the same ticks.
+    let generations: GenerationService
     let time: TimeSource
     let logger: Logger
     let interval: Duration
@@ -30,9 +32,10 @@ public struct TrainingPoller: Service {
         }
     }
 
-    /// One pass: unconfirmed submissions are failed and refunded, stale trainings are asked about.
+    /// One pass: unconfirmed submissions are failed and refunded, stale trainings and generations are asked about.
     public func pollOnce() async {
         await failUnconfirmed()
+        await generations.pollUnfinished(before: time.now().addingTimeInterval(-interval.timeInterval))
         let stale: [Avatar]
         do {
             stale = try await store.staleTrainings(before: time.now().addingTimeInterval(-staleAfter))

@@ -146,8 +146,12 @@ struct Expectations {
         }
         let input = entry.input?.objectValue ?? [:]
         let expectedInput = try await expectation.input.mapValuesAsync { value in
-            guard let text = value.stringValue, text.contains("{") else { return value }
-            return .string(try await executor.substitute(text))
+            // Placeholders anywhere in the value (a LoRA path inside `loras`, too).
+            let text = String(decoding: try value.jsonData(), as: UTF8.self)
+            guard text.contains("{trigger_word}") || text.contains("{finetune_id}") || text.contains("{lora_url}") || text.contains("{avatar_id}")
+                || text.contains("{request_id}")
+            else { return value }
+            return (try? JSONValue.parse(Data(try await executor.substitute(text).utf8))) ?? value
         }
         diff += Matching.diff(expectedInput, input, prefix: "input.")
         for field in expectation.absent where input[field] != nil {

@@ -99,6 +99,7 @@ enum StepParser {
     static let faultKeys = [
         "fail_at_step", "fail_message", "archive_fetch_failure", "submit_status", "retry_after_seconds", "webhook", "webhook_copies",
         "webhook_delay_seconds", "response_delay_seconds", "queue_seconds",
+        "nsfw_images",
     ]
 
     static func faultRule(_ node: Node, _ r: YAMLReader) throws -> FaultRule {
