@@ -9,7 +9,7 @@ struct GenerationUnitTests {
     static let id = UUID(uuidString: "ffffffff-ffff-ffff-ffff-ffffffffffff")!
 
     static let everyAction: [CallbackAction] =
-        [.createAvatar, .myAvatars, .generate, .confirmGeneration]
+        [.createAvatar, .myAvatars, .generate, .confirmGeneration, .gallery, .galleryOf(id)]
         + Gender.allCases.map(CallbackAction.gender) + [TrainingType.portrait, .style].map(CallbackAction.type)
         + [CallbackAction.photosDone(id), .retrain(id), .startTraining(id), .cancel(id), .generateWith(id), .again(id)]
         + Texts.styles.indices.map(CallbackAction.style) + AspectRatio.allCases.map(CallbackAction.aspect)

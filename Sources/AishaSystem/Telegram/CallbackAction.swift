@@ -20,6 +20,9 @@ public enum CallbackAction: Sendable, Hashable {
     case confirmGeneration
     /// The same request again.
     case again(UUID)
+    /// The gallery: the avatars to choose from, then one avatar's latest images.
+    case gallery
+    case galleryOf(UUID)
 
     public static let maxBytes = 64
 
@@ -40,6 +43,8 @@ public enum CallbackAction: Sendable, Hashable {
         case .imageCount(let count): "gn:\(count)"
         case .confirmGeneration: "gok"
         case .again(let id): "again:\(Self.key(id))"
+        case .gallery: "menu:gallery"
+        case .galleryOf(let id): "gal:\(Self.key(id))"
         }
     }
 
@@ -51,6 +56,8 @@ public enum CallbackAction: Sendable, Hashable {
         case ("menu", _) where argument == "create": self = .createAvatar
         case ("menu", _) where argument == "avatars": self = .myAvatars
         case ("menu", _) where argument == "generate": self = .generate
+        case ("menu", _) where argument == "gallery": self = .gallery
+        case ("gal", let id?): self = .galleryOf(id)
         case ("g", _): guard let gender = Gender(rawValue: argument) else { return nil }; self = .gender(gender)
         case ("t", _): guard let type = TrainingType(rawValue: argument) else { return nil }; self = .type(type)
         case ("done", let id?): self = .photosDone(id)

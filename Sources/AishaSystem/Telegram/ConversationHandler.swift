@@ -50,6 +50,7 @@ public struct ConversationHandler: Sendable {
             return
         }
         if text == "/avatars" { return try await listAvatars(chat: chat, userId: user.id) }
+        if text == "/gallery" { return try await handleGeneration(.gallery, chat: chat, user: user, state: state) }
         switch state.step {
         case .awaitingName:
             guard let raw = message.text else { return try await reply(chat, Texts.askName) }
@@ -155,7 +156,7 @@ public struct ConversationHandler: Sendable {
             case .cancel(let id):
                 let avatar = try await ownedAvatar(id, user: user.id)
                 try await cancel(avatar, chat: chat, user: user.id)
-            case .generate, .generateWith, .style, .aspect, .imageCount, .confirmGeneration, .again:
+            case .generate, .generateWith, .style, .aspect, .imageCount, .confirmGeneration, .again, .gallery, .galleryOf:
                 try await handleGeneration(action, chat: chat, user: user, state: state)
             }
         } catch AishaError.trainingCancelled {

@@ -50,9 +50,35 @@ extension ConversationHandler {
         case .again(let id):
             guard let previous = try await store.generation(id: id), previous.ownerId == user.id else { throw AishaError.staleButton }
             try await generation.start(ownerId: user.id, avatarId: previous.avatarId, prompt: previous.prompt, aspect: previous.aspect, count: previous.count)
+        case .gallery:
+            let ready = try await store.avatars(ownerId: user.id).filter { $0.status == .completed }
+            guard !ready.isEmpty else {
+                try await telegram.sendMessage(chatId: chat, text: Texts.noReadyAvatars, buttons: Texts.mainMenuButtons)
+                return
+            }
+            try await telegram.sendMessage(chatId: chat, text: Texts.chooseGallery, buttons: Texts.galleryButtons(ready))
+        case .galleryOf(let id):
+            let avatar = try await ownedAvatar(id, user: user.id)
+            try await showGallery(avatar, chat: chat)
         case .createAvatar, .myAvatars, .gender, .type, .photosDone, .retrain, .startTraining, .cancel:
             throw AishaError.staleButton
         }
+    }
+
+    /// An avatar's latest images, from the object store (FAL's URLs expire).
+    func showGallery(_ avatar: Avatar, chat: Int64) async throws {
+        var keys: [String] = []
+        for generation in try await store.generations(ownerId: avatar.ownerId) where generation.avatarId == avatar.id && keys.count < Texts.galleryLimit {
+            keys += try await store.generatedImages(generationId: generation.id).map(\.objectKey)
+        }
+        keys = Array(keys.prefix(Texts.galleryLimit))
+        guard !keys.isEmpty else {
+            try await telegram.sendMessage(chatId: chat, text: Texts.galleryEmpty(avatar), buttons: [[Button("🖼 Создать изображение", .generateWith(avatar.id))]])
+            return
+        }
+        var photos: [Data] = []
+        for key in keys { photos.append(try await generation.objects.get(key: key)) }
+        try await telegram.sendPhotos(chatId: chat, photos: photos, caption: Texts.galleryCaption(avatar, count: photos.count))
     }
 
     /// A prompt typed (or a style picked) while one is awaited: checked, then the shape is asked.

@@ -75,5 +75,13 @@ extension Texts {
     public static func promptTooLong(_ length: Int) -> String {
         "Промпт слишком длинный: \(length) символов, можно до \(GenerationRules.maxPromptLength)."
     }
+    public static let chooseGallery = "Чьи изображения показать?"
+    public static func galleryButtons(_ avatars: [Avatar]) -> [[Button]] {
+        avatars.map { [Button("🗂 \($0.name)", .galleryOf($0.id))] }
+    }
+    public static func galleryEmpty(_ avatar: Avatar) -> String { "С аватаром «\(avatar.name)» изображений пока нет." }
+    public static func galleryCaption(_ avatar: Avatar, count: Int) -> String { "🗂 «\(avatar.name)»: последние \(count)" }
+    /// How many of an avatar's latest images the gallery shows (one album).
+    public static let galleryLimit = 10
     public static let generationRunning = "Предыдущая генерация ещё идёт. Дождитесь её результата."
 }

@@ -9,7 +9,7 @@ public enum Texts {
     public static let mainMenuButtons: [[Button]] = [
         [Button("✨ Создать аватар", .createAvatar)],
         [Button("🖼 Создать изображение", .generate)],
-        [Button("📂 Мои аватары", .myAvatars)],
+        [Button("📂 Мои аватары", .myAvatars), Button("🗂 Галерея", .gallery)],
     ]
 
     public static let askName = "Как назовём аватар? Напишите имя (от 1 до 40 символов)."
