@@ -65,18 +65,24 @@ public enum Bench {
     }
 
     /// One whole training lifecycle (create → 10 photos → confirm → 1000 steps → webhook → notification).
+    /// Beside it, the same journey followed by a generation of an album of 4 (choose, prompt, shape, count, confirm,
+    /// FAL's job of 1000 steps, 4 images downloaded, stored and sent).
     static func lifecycle(_ options: Options) async throws -> [BenchFigure] {
-        let scenario = try ScenarioParser.parse(lifecycleScenario, file: "bench-lifecycle.yaml")[0]
-        var seconds: [Double] = []
-        for _ in 0..<options.lifecycleRuns {
-            let result = await ScenarioRunner.run(scenario, options: RunOptions())
-            guard result.passed else { throw StepFailure(message: "the lifecycle scenario failed: \(result.outcome)") }
-            seconds.append(result.seconds)
+        var figures: [BenchFigure] = []
+        for (name, text) in [("lifecycle", lifecycleScenario), ("lifecycle + generation of 4", lifecycleScenario + generationSteps)] {
+            let scenario = try ScenarioParser.parse(text, file: "bench-lifecycle.yaml")[0]
+            var seconds: [Double] = []
+            for _ in 0..<options.lifecycleRuns {
+                let result = await ScenarioRunner.run(scenario, options: RunOptions())
+                guard result.passed else { throw StepFailure(message: "the \(name) scenario failed: \(result.outcome)") }
+                seconds.append(result.seconds)
+            }
+            figures += [
+                BenchFigure(name: "\(name) median", value: percentile(seconds, 50) * 1000, unit: "ms", note: "\(options.lifecycleRuns) runs, 1000 steps"),
+                BenchFigure(name: "\(name) p99", value: percentile(seconds, 99) * 1000, unit: "ms", note: ""),
+            ]
         }
-        return [
-            BenchFigure(name: "lifecycle median", value: percentile(seconds, 50) * 1000, unit: "ms", note: "\(options.lifecycleRuns) runs, 1000 steps"),
-            BenchFigure(name: "lifecycle p99", value: percentile(seconds, 99) * 1000, unit: "ms", note: ""),
-        ]
+        return figures
     }
 
     /// The whole scenario folder, one at a time and with every core.
@@ -115,7 +121,7 @@ public enum Bench {
         name: bench lifecycle
         user: { id: 1, first_name: Bench }
         fal: { step: 1s, steps_to_webhook: 1000 }
-        config: { poll_interval: 24h, stale_after: 24h }
+        config: { poll_interval: 24h, stale_after: 24h, welcome_credits: 200 }
         steps:
           - send: /start
           - tap: "Создать аватар"
@@ -127,6 +133,18 @@ public enum Bench {
           - tap: "Начать обучение"
           - advance: 1000s
           - expect_message: "готов!"
+
+        """
+
+    static let generationSteps = """
+          - tap: "🖼 Создать изображение"
+          - tap: "🖼 Bench"
+          - send: "a bench in a park"
+          - tap: "1:1"
+          - tap: "4"
+          - tap: "🚀 Сгенерировать"
+          - advance: 1000s
+          - expect_message: "✅ Готово: 4 из 4"
         """
 
     /// A table row: name, right-aligned value, unit, note.
