@@ -76,28 +76,31 @@ struct ConversationTests {
             await bot.photos(9)
             let avatar = try #require(try await bot.avatar())
             try await bot.callback("done:\(avatar.id.uuidString.lowercased())")
-            #expect(await bot.lastText() == Texts.notEnoughPhotos(9))
+            #expect(await bot.telegram.toasts.last?.text == Texts.notEnoughPhotos(9))
+            #expect(await bot.telegram.toasts.last?.alert == true, "the user must act: an alert")
         }
     }
 
-    @Test("stale and forged buttons, another user's avatar: refused with a clear message")
+    @Test("stale and forged buttons, another user's avatar: refused with the tap's own answer, no new chat message")
     func wrongButtons() async throws {
         try await BotHarness.run { bot in
             try await bot.callback("g:female")
-            #expect(await bot.lastText() == Texts.staleButton)
+            #expect(await bot.telegram.toasts.last?.text == Texts.staleButton)
             try await bot.callback("go:not-a-uuid")
-            #expect(await bot.lastText() == Texts.staleButton)
+            #expect(await bot.telegram.toasts.last?.text == Texts.staleButton)
             try await bot.callback("💥")
-            #expect(await bot.lastText() == Texts.staleButton)
+            #expect(await bot.telegram.toasts.count == 3)
+            #expect(await bot.telegram.sent.isEmpty, "a refused tap sends no chat message")
 
             try await bot.createAvatar(type: "Портретный")
             let avatar = try #require(try await bot.avatar())
             try await bot.callback("go:\(avatar.id.uuidString.lowercased())", as: BotHarness.boris)
-            #expect(await bot.lastText(BotHarness.boris) == Texts.notYourAvatar)
+            #expect(await bot.telegram.toasts.last?.text == Texts.notYourAvatar)
+            #expect(await bot.telegram.toasts.last?.alert == true)
             #expect(await bot.fal.journalEntries().isEmpty)
             try await bot.tap("Начать обучение")
             try await bot.callback("go:\(avatar.id.uuidString.lowercased())")
-            #expect(await bot.lastText() == Texts.alreadyTraining)
+            #expect(await bot.telegram.toasts.last?.text == Texts.alreadyTraining)
             #expect(await bot.fal.journalEntries().filter { $0.kind == .submit }.count == 1)
         }
     }

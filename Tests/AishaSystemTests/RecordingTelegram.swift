@@ -13,6 +13,8 @@ actor RecordingTelegram {
     }
 
     private(set) var sent: [Sent] = []
+    /// Taps answered with a text: (text, alert).
+    private(set) var toasts: [(text: String, alert: Bool)] = []
     private var files: [String: Data] = [:]
     /// Error answers (`error_code`, description, retry_after) for the next calls of a method.
     private var faults: [String: [(Int, String, Int?)]] = [:]
@@ -55,6 +57,9 @@ actor RecordingTelegram {
             } ?? []
             sent.append(Sent(chatId: Int64(body["chat_id"]?.intValue ?? 0), text: body["text"]?.stringValue ?? "", buttons: buttons))
             return reply(["ok": true, "result": ["message_id": .int(sent.count)]])
+        case "answerCallbackQuery":
+            if let text = body["text"]?.stringValue { toasts.append((text, body["show_alert"] == true)) }
+            return reply(["ok": true, "result": true])
         case "getFile":
             let id = body["file_id"]?.stringValue ?? ""
             guard let data = files[id] else { return reply(["ok": false, "error_code": 400, "description": "Bad Request: invalid file_id"], status: 400) }

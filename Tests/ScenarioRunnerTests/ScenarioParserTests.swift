@@ -49,3 +49,23 @@ struct ScenarioParserTests {
         #expect(scenario.steps.map(\.line) == [5, 6, 7, 8])
     }
 }
+
+/// The rerun command of a failure survives any scenario name in a POSIX shell.
+@Suite("Rerun command: shell quoting")
+struct RerunCommandTests {
+    @Test("the shell reads back exactly the name, whatever quotes, spaces and signs it holds")
+    func quoting() throws {
+        for name in [#"a double tap on "Готово" isn't $HOME `x`"#, "plain-name", "it's", "", "a\\b; rm -rf /", "emoji 🎭 and 'quotes'"] {
+            let shell = Process()
+            shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+            shell.arguments = ["-c", "printf %s \(RerunCommand.quote(name))"]
+            let output = Pipe()
+            shell.standardOutput = output
+            try shell.run()
+            shell.waitUntilExit()
+            let read = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(read == name, "\(RerunCommand.quote(name))")
+        }
+        #expect(RerunCommand.quote("scenarios/a.yaml") == "scenarios/a.yaml")
+    }
+}

@@ -100,8 +100,9 @@ public struct ConversationHandler: Sendable {
 
     // MARK: Buttons
 
+    /// A tap is answered once, when handled: quietly, or with a toast when it is refused (an alert where the user must
+    /// act); refusals that need buttons or a longer explanation also get a message.
     private func handle(_ callback: TelegramCallbackQuery) async throws {
-        try? await telegram.answerCallbackQuery(id: callback.id)
         let chat = callback.message?.chat.id ?? callback.from.id
         let user = try await store.ensureUser(
             id: callback.from.id, firstName: callback.from.firstName, language: callback.from.languageCode ?? "ru",
@@ -159,11 +160,19 @@ public struct ConversationHandler: Sendable {
             case .generate, .generateWith, .style, .aspect, .imageCount, .confirmGeneration, .again, .gallery, .galleryOf:
                 try await handleGeneration(action, chat: chat, user: user, state: state)
             }
+            try? await telegram.answerCallbackQuery(id: callback.id)
         } catch AishaError.trainingCancelled {
             logger.info("training start ended: the user cancelled it", metadata: ["user_id": "\(user.id)"])
+            try? await telegram.answerCallbackQuery(id: callback.id)
         } catch let error as AishaError {
             logger.info("button refused: \(error)", metadata: ["user_id": "\(user.id)", "data": "\(data)"])
-            try await telegram.sendMessage(chatId: chat, text: Self.message(for: error), buttons: Self.buttons(for: error, action: CallbackAction(data: data)))
+            switch Self.refusal(error) {
+            case .toast(let alert):
+                try? await telegram.answerCallbackQuery(id: callback.id, text: Self.message(for: error), alert: alert)
+            case .message:
+                try? await telegram.answerCallbackQuery(id: callback.id)
+                try await telegram.sendMessage(chatId: chat, text: Self.message(for: error), buttons: Self.buttons(for: error, action: CallbackAction(data: data)))
+            }
         }
     }
 
@@ -243,6 +252,24 @@ public struct ConversationHandler: Sendable {
         case .promptEmpty: Texts.promptEmpty
         case .promptTooLong(let length): Texts.promptTooLong(length)
         case .generationRunning: Texts.generationRunning
+        }
+    }
+
+    /// How a refused tap is answered.
+    enum Refusal: Equatable {
+        /// The tap's own answer: a short toast, or an alert the user must dismiss.
+        case toast(alert: Bool)
+        /// A chat message (it carries buttons, or more than a toast holds).
+        case message
+    }
+
+    static func refusal(_ error: AishaError) -> Refusal {
+        switch error {
+        case .staleButton, .trainingAlreadyStarted, .generationRunning: .toast(alert: false)
+        case .notYourAvatar, .avatarNotFound, .avatarNotReady, .notEnoughPhotos: .toast(alert: true)
+        case .insufficientCredits, .noArchive, .falRejected, .falUnavailable, .submitUnconfirmed, .photoRejected, .tooManyPhotos, .trainingCancelled,
+            .promptEmpty, .promptTooLong:
+            .message
         }
     }
 

@@ -147,9 +147,10 @@ public struct TelegramClient: Sendable {
         return Int64(result["message_id"]?.intValue ?? 0)
     }
 
-    public func answerCallbackQuery(id: String, text: String? = nil) async throws {
+    public func answerCallbackQuery(id: String, text: String? = nil, alert: Bool = false) async throws {
         var parameters: [String: JSONValue] = ["callback_query_id": .string(id)]
-        if let text { parameters["text"] = .string(text) }
+        if let text { parameters["text"] = .string(String(text.prefix(200))) }
+        if alert { parameters["show_alert"] = true }
         _ = try await call("answerCallbackQuery", parameters)
     }
 

@@ -15,7 +15,7 @@ enum Reproducer {
             "  Written by aisha-scenario explore. It keeps the scenario's actions and the perturbations the failure needs",
             "  (\(schedule.isEmpty ? "none" : schedule.map(\.description).joined(separator: "; "))); the invariants check it.",
             "  Work that happens at one instant of virtual time may run in another order than in the explore run: if this",
-            "  file passes before the fix, rerun the seed: aisha-scenario explore \(scenario.file) --seed \(seed) --seeds 1",
+            "  file passes before the fix, rerun the seed: aisha-scenario explore \(RerunCommand.quote(scenario.file)) --seed \(seed) --seeds 1",
             "settles: true",
         ]
         for key in ["user", "users", "config", "fal", "needs"] {

@@ -31,7 +31,8 @@ extension StepExecutor {
     /// Delivers a foreground update: its HTTP status, or nil when its handling waits on the virtual clock (then it is
     /// awaited before the user's next step, see `awaitAnswers`).
     func answer(_ what: String, _ update: @escaping @Sendable () async -> Int) async throws {
-        guard let clock = env.time.virtualClock else { return try check(await update(), what) }
+        // Only an in-process system's work is counted on the clock; an external one answers on its own time.
+        guard case .inProcess = env.system, let clock = env.time.virtualClock else { return try check(await update(), what) }
         let before = clock.sleepsBegun
         let pending = PendingAnswer(what, update)
         var idleSince: ContinuousClock.Instant?

@@ -73,11 +73,28 @@ struct Expectations {
                 throw StepFailure(message: "expected \(count) \(method) call(s)\(status.map { " answered \($0)" } ?? ""), actual \(calls.count)")
             }
             if count == nil, calls.isEmpty { throw StepFailure(message: "no \(method) call\(status.map { " answered \($0)" } ?? "")") }
+        case .expectToast(let contains, let alert, let id):
+            let user = try executor.user(id)
+            guard let answer = await env.world.calls.last(where: { $0.method == "answercallbackquery" && $0.chatId == user.id }) else {
+                throw StepFailure(message: "no tap of \(user.firstName)'s was answered")
+            }
+            var diff: [String] = []
+            if let contains, (answer.text ?? "").contains(contains) == false {
+                diff.append("text: expected to contain '\(contains)', actual \(answer.text.map { "'\($0)'" } ?? "none (a silent answer)")")
+            }
+            if let alert, (answer.alert ?? false) != alert { diff.append("alert: expected \(alert), actual \(answer.alert ?? false)") }
+            guard diff.isEmpty else { throw StepFailure(message: "the answer to \(user.firstName)'s latest tap differs", diff: diff) }
         case .expectFALJob(let fields, let index):
             await executor.settle()
             let jobs = await env.falJobs.snapshots()
             let position = index < 0 ? jobs.count + index : index - 1
-            guard jobs.indices.contains(position) else { throw StepFailure(message: "no MockFAL job #\(index); there are \(jobs.count)") }
+            guard jobs.indices.contains(position) else {
+                // The real story is often a submit FAL refused: name them with their detail.
+                let refused = await env.fal.journalEntries().filter { $0.kind == .submit && $0.httpStatus >= 400 }.map { entry in
+                    "refused submit: \(entry.method) \(entry.path) → \(entry.httpStatus) \((entry.problems ?? []).map { "\($0.field): \($0.msg)" }.joined(separator: "; "))"
+                }
+                throw StepFailure(message: "no MockFAL job #\(index); there are \(jobs.count)", diff: refused)
+            }
             let job = jobs[position]
             let actual: [String: JSONValue] = [
                 "status": .string(job.status), "app": .string(job.appId), "image_count": job.imageCount.map { .int($0) } ?? .null,

@@ -51,7 +51,7 @@ public struct ExternalSystem: Sendable {
                     return "needs stored avatar ids (line \(step.line)): pass the system's --database-url"
                 }
             case .send, .tap, .photos, .advance, .falFault, .telegramFault, .blockBot, .postWebhook, .expectMessage, .expectNoMessage,
-                .expectFALSubmit, .expectFALCalls, .expectWebhook, .expectTelegramCall, .expectFALJob:
+                .expectFALSubmit, .expectFALCalls, .expectWebhook, .expectTelegramCall, .expectToast, .expectFALJob:
                 continue
             }
         }

@@ -187,7 +187,7 @@ public enum ScenarioRunner {
                 if let refusal = FALProxy.refusal(of: rule.fault) { return "\(refusal) (line \(step.line))" }
             case .postWebhook(_, true, _): return "signs a webhook as FAL (line \(step.line)): only FAL holds its signing key"
             case .send, .tap, .callback, .photos, .advance, .restart, .telegramFault, .blockBot, .postWebhook, .expectMessage, .expectNoMessage,
-                .expectFALSubmit, .expectFALCalls, .expectAvatar, .expectLog, .expectWebhook, .expectCredits, .expectTelegramCall, .expectFALJob:
+                .expectFALSubmit, .expectFALCalls, .expectAvatar, .expectLog, .expectWebhook, .expectCredits, .expectTelegramCall, .expectToast, .expectFALJob:
                 continue
             }
         }

@@ -93,7 +93,7 @@ final class StepExecutor {
         case .postWebhook(let body, let signed, let expected):
             try await postWebhook(body, signed: signed, expected: expected)
         case .expectMessage, .expectFALSubmit, .expectFALCalls, .expectAvatar, .expectLog, .expectWebhook, .expectCredits,
-            .expectTelegramCall, .expectFALJob:
+            .expectTelegramCall, .expectToast, .expectFALJob:
             try await expect(step.action)
         case .expectNoMessage:
             // On real time "nothing came" can only mean "nothing has come yet": it is checked now.

@@ -33,8 +33,12 @@ enum Matching {
     }
 
     /// `field: expected X, actual Y` for each mismatching field.
+    /// The fields that decide what happened come first in a diff; the rest in name order.
+    static let decisive = ["status", "verdict", "step", "attempt", "type"]
+
     static func diff(_ expected: [String: JSONValue], _ actual: [String: JSONValue], prefix: String = "") -> [String] {
-        expected.keys.sorted().compactMap { key in
+        let keys = expected.keys.sorted { (decisive.firstIndex(of: $0) ?? decisive.count, $0) < (decisive.firstIndex(of: $1) ?? decisive.count, $1) }
+        return keys.compactMap { key in
             matches(expected[key]!, actual[key]) ? nil : "\(prefix)\(key): expected \(render(expected[key])), actual \(render(actual[key]))"
         }
     }

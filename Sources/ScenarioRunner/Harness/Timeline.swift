@@ -14,7 +14,7 @@ enum Timeline {
         }
         let parser = ISO8601DateFormatter()
         parser.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        for entry in await env.fal.journalEntries() where entry.kind != .status {
+        for entry in await env.fal.journalEntries() {
             let problems = (entry.problems ?? []).map { "\($0.field): \($0.msg)" }.joined(separator: "; ")
             let input = entry.input.map { " input=\($0)" } ?? ""
             events.append(

@@ -5,7 +5,9 @@ extension TelegramWorld {
     /// Runs a Bot API method with already decoded parameters; answers Telegram's `{"ok":…}` envelope.
     public func call(token given: String, method rawMethod: String, _ params: [String: JSONValue]) async -> (Int, JSONValue) {
         let method = rawMethod.lowercased()
-        let chat = params["chat_id"]?.intValue.map(Int64.init) ?? params["chat_id"]?.stringValue.flatMap { Int64($0) }
+        let chat =
+            params["chat_id"]?.intValue.map(Int64.init) ?? params["chat_id"]?.stringValue.flatMap { Int64($0) }
+            ?? params["callback_query_id"]?.stringValue.flatMap { callbackQueries[$0] }
         guard given == token else { return record(method, error(401, "Unauthorized"), chat: chat, params: params) }
         if let chat, let until = floodUntil[chat], until > time.now() {
             let wait = Int(until.timeIntervalSince(time.now()).rounded(.up))
@@ -48,7 +50,7 @@ extension TelegramWorld {
             answer = edit(params, textOnly: method == "editmessagereplymarkup" ? false : true)
         case "answercallbackquery":
             let id = params["callback_query_id"]?.stringValue ?? ""
-            answer = callbackQueries.contains(id) ? ok(true) : error(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+            answer = callbackQueries[id] != nil ? ok(true) : error(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
         case "getfile":
             let id = params["file_id"]?.stringValue ?? ""
             guard let file = files[id] else { return record(method, error(400, "Bad Request: invalid file_id")) }
@@ -203,7 +205,8 @@ extension TelegramWorld {
         calls.append(
             BotAPICall(
                 time: time.now(), method: method, status: answer.0, description: answer.1["description"]?.stringValue, chatId: chat, cause: cause,
-                text: (params["text"] ?? params["caption"])?.stringValue))
+                text: (params["text"] ?? params["caption"])?.stringValue,
+                alert: params["show_alert"].map { $0 == true || $0.stringValue == "true" }))
         return answer
     }
 }

@@ -38,8 +38,10 @@ public struct BotAPICall: Sendable, Hashable, Codable {
     public var description: String?
     public var chatId: Int64?
     public var cause: Cause = .ran
-    /// The text (or caption) a send or edit carried.
+    /// The text (or caption) a send or edit carried, or a tap's toast.
     public var text: String?
+    /// `answerCallbackQuery` with `show_alert`.
+    public var alert: Bool?
 }
 
 /// An error the mock answers instead of running a method (429, 403, 400 …).
@@ -76,7 +78,8 @@ public actor TelegramWorld {
     public internal(set) var messages: [BotMessage] = []
     public internal(set) var calls: [BotAPICall] = []
     var files: [String: (data: Data, path: String)] = [:]
-    var callbackQueries: Set<String> = []
+    /// Each tap's query id and the user who tapped.
+    var callbackQueries: [String: Int64] = [:]
     var faults: [TelegramFault] = []
     /// Webhook deliveries answered with a non-2xx status, for the report.
     public private(set) var failedDeliveries = 0
@@ -115,7 +118,7 @@ public actor TelegramWorld {
     public func userTaps(from user: ScenarioUser, data: String, on message: BotMessage?) async -> Int {
         knownChats.insert(user.id)
         let id = "cq\(nextUpdateId)"
-        callbackQueries.insert(id)
+        callbackQueries[id] = user.id
         var query: [String: JSONValue] = ["id": .string(id), "from": user.json, "chat_instance": .string("ci\(user.id)"), "data": .string(data)]
         if let message {
             query["message"] = [

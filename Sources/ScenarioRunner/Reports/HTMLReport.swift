@@ -29,7 +29,7 @@ public enum HTMLReport {
             html += "<details id=\"\(anchor(result))\"\(result.passed ? "" : " open")><summary class=\"\(css)\">\(escape(result.name)) — \(label)</summary>\n"
             switch result.outcome {
             case .failed(let step, let line, let summary, let failure):
-                html += "<pre>step \(step) (\(escape(result.file)):\(line)): \(escape(summary))\n\(escape(failure))\nrerun: swift run aisha-scenario run \(escape(result.file)) --seed \(result.seed)</pre>\n"
+                html += "<pre>step \(step) (\(escape(result.file)):\(line)): \(escape(summary))\n\(escape(failure))\nrerun: \(escape(RerunCommand.line(result)))</pre>\n"
             case .invalid(let problem), .skipped(let problem):
                 html += "<pre>\(escape(problem))</pre>\n"
             case .passed:

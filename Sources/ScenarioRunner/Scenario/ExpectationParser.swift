@@ -74,6 +74,11 @@ enum ExpectationParser {
             return .expectTelegramCall(
                 method: try r.string(map["method"]!, "method").lowercased(), status: try map["status"].map { try r.int($0, "status") },
                 count: try map["count"].map { try r.int($0, "count") })
+        case "expect_toast":
+            let map = try r.mapping(node, key, allowed: ["contains", "alert", "user"])
+            return .expectToast(
+                contains: try map["contains"].map { try r.string($0, "contains") }, alert: try map["alert"].map { try r.bool($0, "alert") },
+                user: try map["user"].map { Int64(try r.int($0, "user")) })
         case "expect_fal_job":
             let map = try r.mapping(node, key, allowed: jobKeys + ["index"])
             var fields: [String: JSONValue] = [:]

@@ -154,6 +154,8 @@ public enum StepAction: Sendable {
     case expectWebhook(delivered: Int?, attempts: Int?, signatureOK: Bool?)
     case expectCredits(balance: Int?, ledger: [String]?, user: Int64?)
     case expectTelegramCall(method: String, status: Int?, count: Int?)
+    /// The answer to the user's latest tap: its toast text (contains), an alert or not.
+    case expectToast(contains: String?, alert: Bool?, user: Int64?)
     case expectFALJob(fields: [String: JSONValue], index: Int)
 
     /// Steps that need MockFAL (its journal, faults or clock): skipped when an external system talks to FAL itself.
@@ -161,7 +163,7 @@ public enum StepAction: Sendable {
         switch self {
         case .advance, .restart, .falFault, .postWebhook, .expectFALSubmit, .expectFALCalls, .expectWebhook, .expectFALJob: true
         case .send, .tap, .callback, .photos, .telegramFault, .blockBot, .expectMessage, .expectNoMessage, .expectAvatar, .expectLog,
-            .expectCredits, .expectTelegramCall:
+            .expectCredits, .expectTelegramCall, .expectToast:
             false
         }
     }
@@ -170,7 +172,7 @@ public enum StepAction: Sendable {
     var isExpectation: Bool {
         switch self {
         case .expectMessage, .expectNoMessage, .expectFALSubmit, .expectFALCalls, .expectAvatar, .expectLog, .expectWebhook, .expectCredits,
-            .expectTelegramCall, .expectFALJob:
+            .expectTelegramCall, .expectToast, .expectFALJob:
             true
         case .send, .tap, .callback, .photos, .advance, .restart, .falFault, .telegramFault, .blockBot, .postWebhook: false
         }
@@ -187,7 +189,7 @@ public enum StepAction: Sendable {
         case .send(_, _, let background), .tap(_, _, let background): !background
         case .callback, .photos: true
         case .advance, .restart, .falFault, .telegramFault, .blockBot, .postWebhook, .expectMessage, .expectNoMessage, .expectFALSubmit,
-            .expectFALCalls, .expectAvatar, .expectLog, .expectWebhook, .expectCredits, .expectTelegramCall, .expectFALJob:
+            .expectFALCalls, .expectAvatar, .expectLog, .expectWebhook, .expectCredits, .expectTelegramCall, .expectToast, .expectFALJob:
             false
         }
     }

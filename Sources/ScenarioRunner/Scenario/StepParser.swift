@@ -8,7 +8,7 @@ enum StepParser {
     static let actions = [
         "send", "tap", "callback", "photos", "advance", "restart", "fal_fault", "telegram_fault", "block_bot", "post_webhook",
         "expect_message", "expect_no_message", "expect_fal_submit", "expect_fal_calls", "expect_avatar", "expect_log",
-        "expect_webhook", "expect_credits", "expect_telegram_call", "expect_fal_job",
+        "expect_webhook", "expect_credits", "expect_telegram_call", "expect_toast", "expect_fal_job",
     ]
 
     static func step(_ node: Node, _ r: YAMLReader) throws -> Step {
