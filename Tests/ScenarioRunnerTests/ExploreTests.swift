@@ -30,6 +30,7 @@ struct ExploreTests {
         #expect(summary.runs == scenarios.count)
         #expect(summary.perturbations > 0)
         #expect(summary.findings.isEmpty, "\(Explore.report(summary))")
-        #expect(summary.inconclusive < scenarios.count / 4, "\(Explore.report(summary))")
+        // Telegram 5xx/429 on any reply now: a user who never saw a reply cannot take the next step (nothing judged).
+        #expect(summary.inconclusive < scenarios.count / 3, "\(Explore.report(summary))")
     }
 }

@@ -28,6 +28,12 @@ public enum TelegramError: Error, Sendable, Equatable, CustomStringConvertible {
         case .network(let why): "network: \(why)"
         }
     }
+
+    /// Telegram answered with a 5xx: nothing was sent, so trying again cannot send twice (a network failure could).
+    public var isTransient: Bool {
+        if case .api(let code, _) = self { return code >= 500 }
+        return false
+    }
 }
 
 /// The Telegram Bot API over the HTTP transport: `{base}/bot<token>/<method>`, files at `{base}/file/bot<token>/<path>`.
@@ -128,7 +134,8 @@ public struct TelegramClient: Sendable {
         }
     }
 
-    /// Calls a method, waiting out 429s on the clock (at most `attempts` tries).
+    /// Calls a method, waiting out 429s and retrying Telegram's 5xx after 1, 2… s on the clock
+    /// (at most `attempts` tries).
     public func callRetrying(_ method: String, _ parameters: [String: JSONValue], attempts: Int = 3) async throws -> JSONValue {
         var attempt = 1
         while true {
@@ -136,8 +143,10 @@ public struct TelegramClient: Sendable {
                 return try await call(method, parameters)
             } catch TelegramError.tooManyRequests(let seconds) where attempt < attempts {
                 try await time.sleep(for: .seconds(min(max(seconds, 1), 60)))
-                attempt += 1
+            } catch let error as TelegramError where error.isTransient && attempt < attempts {
+                try await time.sleep(for: .seconds(1 << (attempt - 1)))
             }
+            attempt += 1
         }
     }
 
