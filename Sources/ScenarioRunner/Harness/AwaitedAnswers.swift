@@ -6,19 +6,49 @@ import SupportKit
 /// submit waiting out FAL's Retry-After): nothing moves the clock while the runner waits for its answer, so the user
 /// waits for it instead, letting time pass before their next action, as a person would.
 final class PendingAnswer: Sendable {
-    private let answer = Mutex<Int?>(nil)
+    private final class Box: Sendable {
+        let status = Mutex<Int?>(nil)
+    }
+
+    private let box = Box()
+    private let task: Task<Int, Never>
     let what: String
 
     /// Starts delivering the update.
     init(_ what: String, _ update: @escaping @Sendable () async -> Int) {
         self.what = what
-        Task { [self] in
+        let box = box
+        task = Task {
             let status = await update()
-            answer.withLock { $0 = status }
+            box.status.withLock { $0 = status }
+            return status
         }
     }
 
-    var status: Int? { answer.withLock { $0 } }
+    var status: Int? { box.status.withLock { $0 } }
+
+    /// The answer if it comes within `patience` of real time (the usual case, noticed at once), else nil. (Not a task
+    /// group: it would wait for an update that waits on the clock.)
+    func answer(within patience: Duration) async -> Int? {
+        let task = task
+        return await withCheckedContinuation { continuation in
+            let first = FirstOf(continuation)
+            Task { first.resume(await task.value) }
+            Task {
+                try? await Task.sleep(for: patience)
+                first.resume(nil)
+            }
+        }
+    }
+
+    /// Resumes a continuation with the first value given.
+    private final class FirstOf: Sendable {
+        private let continuation: Mutex<CheckedContinuation<Int?, Never>?>
+
+        init(_ continuation: CheckedContinuation<Int?, Never>) { self.continuation = Mutex(continuation) }
+
+        func resume(_ value: Int?) { continuation.withLock { $0.take() }?.resume(returning: value) }
+    }
 }
 
 extension StepExecutor {
@@ -35,6 +65,7 @@ extension StepExecutor {
         guard case .inProcess = env.system, let clock = env.time.virtualClock else { return try check(await update(), what) }
         let before = clock.sleepsBegun
         let pending = PendingAnswer(what, update)
+        if let status = await pending.answer(within: Self.clockWaitEvidence) { return try check(status, what) }
         var idleSince: ContinuousClock.Instant?
         while true {
             if let status = pending.status { return try check(status, what) }
