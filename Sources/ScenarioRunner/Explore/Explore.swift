@@ -1,7 +1,6 @@
 import AishaSystem
 import Foundation
 import MockFAL
-import Synchronization
 import SupportKit
 
 /// `aisha-scenario explore`: the user actions of each scenario under seeded schedules of perturbations, every run
@@ -124,7 +123,7 @@ public enum Explore {
         let scenario = perturbed
         let run = Task { await ScenarioRunner.run(scenario, options: options) }
         let result: ScenarioResult? = await withCheckedContinuation { continuation in
-            let first = FirstAnswer(continuation)
+            let first = FirstOf<ScenarioResult?>(continuation)
             Task { first.resume(await run.value) }
             Task {
                 try? await Task.sleep(for: .seconds(20))
@@ -185,15 +184,6 @@ public enum Explore {
             if let file = finding.reproducerFile { lines.append("    reproducer: \(file)") }
         }
         return lines.joined(separator: "\n")
-    }
-
-    /// Resumes a continuation with the first answer given (a run's result, or the watchdog's nil).
-    private final class FirstAnswer: Sendable {
-        private let continuation: Mutex<CheckedContinuation<ScenarioResult?, Never>?>
-
-        init(_ continuation: CheckedContinuation<ScenarioResult?, Never>) { self.continuation = Mutex(continuation) }
-
-        func resume(_ value: ScenarioResult?) { continuation.withLock { $0.take() }?.resume(returning: value) }
     }
 
     static func fnv(_ text: String) -> UInt64 {

@@ -32,7 +32,7 @@ final class PendingAnswer: Sendable {
     func answer(within patience: Duration) async -> Int? {
         let task = task
         return await withCheckedContinuation { continuation in
-            let first = FirstOf(continuation)
+            let first = FirstOf<Int?>(continuation)
             Task { first.resume(await task.value) }
             Task {
                 try? await Task.sleep(for: patience)
@@ -40,15 +40,15 @@ final class PendingAnswer: Sendable {
             }
         }
     }
+}
 
-    /// Resumes a continuation with the first value given.
-    private final class FirstOf: Sendable {
-        private let continuation: Mutex<CheckedContinuation<Int?, Never>?>
+/// Resumes a continuation with the first value given (a result racing a timeout).
+final class FirstOf<Value: Sendable>: Sendable {
+    private let continuation: Mutex<CheckedContinuation<Value, Never>?>
 
-        init(_ continuation: CheckedContinuation<Int?, Never>) { self.continuation = Mutex(continuation) }
+    init(_ continuation: CheckedContinuation<Value, Never>) { self.continuation = Mutex(continuation) }
 
-        func resume(_ value: Int?) { continuation.withLock { $0.take() }?.resume(returning: value) }
-    }
+    func resume(_ value: Value) { continuation.withLock { $0.take() }?.resume(returning: value) }
 }
 
 extension StepExecutor {
