@@ -64,11 +64,16 @@ extension PostgresAvatarStore {
     ) async throws -> OutcomeApplication {
         try await write { db in
             // The row lock makes a second instance applying the same report wait, then see a final avatar.
-            guard var avatar = try await db.first("SELECT * FROM avatars WHERE fal_request_id = \(requestId) FOR UPDATE", logger: logger, Avatar.init(pg:)) else {
+            var found = try await db.first("SELECT * FROM avatars WHERE fal_request_id = \(requestId) FOR UPDATE", logger: logger, Avatar.init(pg:))
+            if found == nil {
                 let owner = try await db.first("SELECT avatar_id FROM submissions WHERE request_id = \(requestId)", logger: logger) { try $0.uuid("avatar_id") }
-                if let owner, let avatar = try await lockAvatar(db, id: owner) { return .alreadyFinal(avatar) }
-                return .unknownRequest
+                guard let owner, let locked = try await lockAvatar(db, id: owner) else { return .unknownRequest }
+                // The submit's answer may have been stored between the two reads (each sees the latest commit): then
+                // this report is for the avatar's current training, not a late one.
+                guard locked.falRequestId == requestId else { return .alreadyFinal(locked) }
+                found = locked
             }
+            guard var avatar = found else { return .unknownRequest }
             guard avatar.status == .training else { return .alreadyFinal(avatar) }
             avatar.apply(outcome)
             if avatar.status == .error { try await refund(db, avatar: avatar, attempt: avatar.trainingAttempt, now: now) }
