@@ -44,14 +44,14 @@ public struct AishaServices: Sendable {
         let fal = FALClient(baseURL: configuration.falQueueBaseURL, key: configuration.falKey, transport: transport)
         let endpoint = PublicEndpoint(configured: configuration.publicBaseURL, host: configuration.host, port: configuration.port)
         let signer = ArchiveURLSigner(secret: configuration.archiveURLSecret, endpoint: endpoint)
-        let notifier = Notifier(store: store, telegram: telegram, time: time, logger: logger)
+        let notifier = Notifier(store: store, objects: objects, telegram: telegram, time: time, logger: logger)
         let training = TrainingService(
             store: store, objects: objects, fal: fal, signer: signer, notifier: notifier,
             settings: TrainingSettings(cost: configuration.avatarCreationCost, styleTrainer: configuration.styleTrainer, endpoint: endpoint),
             time: time, logger: logger, defects: defects, checkpoint: checkpoint)
         let results = ResultHandler(store: store, notifier: notifier, time: time, logger: logger, defects: defects)
         let generation = GenerationService(
-            store: store, objects: objects, fal: fal, telegram: telegram, transport: transport,
+            store: store, objects: objects, fal: fal, telegram: telegram, notifier: notifier, transport: transport,
             settings: GenerationSettings(unitCost: configuration.generationCost, endpoint: endpoint), time: time, logger: logger)
         let poller = TrainingPoller(
             store: store, fal: fal, results: results, generations: generation, time: time, logger: logger, interval: configuration.pollInterval,

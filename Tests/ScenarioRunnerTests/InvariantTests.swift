@@ -117,6 +117,18 @@ struct InvariantTests {
         #expect(InvariantChecks.violations(evidence).isEmpty)
     }
 
+    @Test("the result of a failed job answered 422 is FAL's report of the failure, not a refusal; of a running job it is")
+    func failedJobResult() {
+        var evidence = Self.clean()
+        let requestId = evidence.jobs[0].requestId
+        evidence.journal.append(
+            JournalEntry(seq: 2, time: "", method: "GET", path: "/fal-ai/x/requests/\(requestId)", kind: .result, requestId: requestId, httpStatus: 422))
+        evidence.jobs[0].status = "FAILED"
+        #expect(InvariantChecks.violations(evidence).filter { $0.invariant == .noUnaskedRefusal }.isEmpty)
+        evidence.jobs[0].status = "IN_PROGRESS"
+        #expect(InvariantChecks.violations(evidence).map(\.invariant).contains(.noUnaskedRefusal))
+    }
+
     @Test("allowed transitions: retrain after an error, a start that failed before FAL; never out of completed or cancelled")
     func transitions() {
         #expect(InvariantChecks.allowed(.error, .training))

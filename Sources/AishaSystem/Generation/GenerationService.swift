@@ -18,6 +18,8 @@ public struct GenerationService: Sendable {
     let objects: any ObjectStore
     let fal: FALClient
     let telegram: TelegramClient
+    /// What the user is told of a finished generation goes through the outbox, queued with the result.
+    let notifier: Notifier
     let transport: any HTTPTransport
     let settings: GenerationSettings
     let time: TimeSource
@@ -49,7 +51,8 @@ public struct GenerationService: Sendable {
             logger.info("generation submitted", metadata: ["app": "\(plan.app)", "request_id": "\(submission.requestId)"])
         } catch let error as FALError {
             logger.error("generation submit failed: \(error)")
-            _ = try await store.finishGeneration(id: generation.id, status: .failed, images: [], refundImages: count, error: error.description, now: time.now())
+            _ = try await store.finishGeneration(
+                id: generation.id, status: .failed, images: [], refundImages: count, error: error.description, notifications: [], now: time.now())
             if case .rejected(_, let detail) = error { throw AishaError.falRejected(detail) }
             throw AishaError.falUnavailable(error.description)
         }
@@ -71,7 +74,8 @@ public struct GenerationService: Sendable {
         case unknown
     }
 
-    /// Applies FAL's report once: images downloaded and stored, then sent; NSFW-flagged and missing ones refunded.
+    /// Applies FAL's report once: images downloaded and stored; NSFW-flagged and missing ones refunded; the images and
+    /// the outcome queued for the user with the result, so a Telegram failure or a restart loses neither.
     @discardableResult
     public func apply(_ report: GenerationReport, generationId: UUID? = nil) async throws -> Application {
         var found: Generation?
@@ -83,14 +87,15 @@ public struct GenerationService: Sendable {
         logger[metadataKey: "generation_id"] = "\(generation.id.uuidString.lowercased())"
         logger[metadataKey: "request_id"] = "\(report.requestId)"
         guard let images = report.images, report.error == nil else {
+            let told = Self.failureNotice(generation, refund: generation.count * generation.unitCost)
             guard try await store.finishGeneration(
-                id: generation.id, status: .failed, images: [], refundImages: generation.count, error: report.error, now: time.now())
+                id: generation.id, status: .failed, images: [], refundImages: generation.count, error: report.error, notifications: [told], now: time.now())
             else { return .alreadyFinal }
             logger.warning("generation failed: \(report.error ?? "-")")
-            try await telegram.sendMessage(chatId: generation.ownerId, text: Texts.generationFailed(refund: generation.count * generation.unitCost))
+            await notifier.kick()
             return .applied(.failed)
         }
-        var stored: [(GeneratedImage, Data)] = []
+        var stored: [GeneratedImage] = []
         var withheld = 0
         for (position, image) in images.prefix(generation.count).enumerated() {
             if image.nsfw {
@@ -102,27 +107,36 @@ public struct GenerationService: Sendable {
                 guard let probe = ImageProbe.probe(data) else { throw AishaError.photoRejected("not an image") }
                 let key = "generations/\(generation.id.uuidString.lowercased())/\(position).\(probe.format.rawValue)"
                 try await objects.put(data, key: key)
-                stored.append((GeneratedImage(generationId: generation.id, position: position, objectKey: key, width: probe.width, height: probe.height), data))
+                stored.append(GeneratedImage(generationId: generation.id, position: position, objectKey: key, width: probe.width, height: probe.height))
             } catch {
                 logger.warning("generated image \(position) not stored: \(error)")
             }
         }
         let missing = generation.count - stored.count
         let status: GenerationStatus = stored.isEmpty ? .failed : .completed
+        let key = "generation-\(generation.id.uuidString.lowercased())"
+        let told =
+            stored.isEmpty
+            ? [Self.failureNotice(generation, refund: missing * generation.unitCost)]
+            : [
+                NotificationDraft(
+                    chatId: generation.ownerId, text: Texts.generationCaption(generation.prompt), dedupeKey: key + "-images", photos: stored.map(\.objectKey)),
+                NotificationDraft(
+                    chatId: generation.ownerId, text: Texts.generationDone(delivered: stored.count, withheld: missing, refund: missing * generation.unitCost),
+                    buttons: Texts.afterGenerationButtons(generation: generation.id, avatar: generation.avatarId), dedupeKey: key + "-done"),
+            ]
         guard try await store.finishGeneration(
-            id: generation.id, status: status, images: stored.map(\.0), refundImages: missing,
-            error: stored.isEmpty ? "no image came back" : nil, now: time.now())
+            id: generation.id, status: status, images: stored, refundImages: missing,
+            error: stored.isEmpty ? "no image came back" : nil, notifications: told, now: time.now())
         else { return .alreadyFinal }
         logger.info("generation finished", metadata: ["stored": "\(stored.count)", "withheld": "\(withheld)", "refunded_images": "\(missing)"])
-        if stored.isEmpty {
-            try await telegram.sendMessage(chatId: generation.ownerId, text: Texts.generationFailed(refund: missing * generation.unitCost))
-            return .applied(.failed)
-        }
-        try await telegram.sendPhotos(chatId: generation.ownerId, photos: stored.map(\.1), caption: Texts.generationCaption(generation.prompt))
-        try await telegram.sendMessage(
-            chatId: generation.ownerId, text: Texts.generationDone(delivered: stored.count, withheld: missing, refund: missing * generation.unitCost),
-            buttons: Texts.afterGenerationButtons(generation: generation.id, avatar: generation.avatarId))
-        return .applied(.completed)
+        await notifier.kick()
+        return .applied(status)
+    }
+
+    private static func failureNotice(_ generation: Generation, refund: Int) -> NotificationDraft {
+        NotificationDraft(
+            chatId: generation.ownerId, text: Texts.generationFailed(refund: refund), dedupeKey: "generation-\(generation.id.uuidString.lowercased())-failed")
     }
 
     private func download(_ url: String) async throws -> Data {

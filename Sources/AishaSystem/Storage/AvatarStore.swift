@@ -45,12 +45,15 @@ public struct NotificationDraft: Sendable, Codable, Hashable {
     public var text: String
     public var buttons: [[Button]]
     public var dedupeKey: String
+    /// Stored images (object keys) sent as one photo or an album, `text` their caption.
+    public var photos: [String]
 
-    public init(chatId: Int64, text: String, buttons: [[Button]] = [], dedupeKey: String) {
+    public init(chatId: Int64, text: String, buttons: [[Button]] = [], dedupeKey: String, photos: [String] = []) {
         self.chatId = chatId
         self.text = text
         self.buttons = buttons
         self.dedupeKey = dedupeKey
+        self.photos = photos
     }
 }
 
@@ -130,9 +133,11 @@ public protocol AvatarStore: Sendable {
     /// Stores a new generation and charges `count × unitCost`; refuses when the user has one running or too few credits.
     func beginGeneration(_ generation: Generation, now: Date) async throws
     func recordGenerationSubmission(id: UUID, requestId: String, now: Date) async throws
-    /// Moves a generation to its final status once, storing its images and refunding `refundImages × unitCost`;
-    /// false when it was final already (a duplicate webhook).
-    func finishGeneration(id: UUID, status: GenerationStatus, images: [GeneratedImage], refundImages: Int, error: String?, now: Date) async throws -> Bool
+    /// Moves a generation to its final status once, storing its images, refunding `refundImages × unitCost` and
+    /// queueing what the user is told, in one transaction; false when it was final already (a duplicate webhook).
+    func finishGeneration(
+        id: UUID, status: GenerationStatus, images: [GeneratedImage], refundImages: Int, error: String?, notifications: [NotificationDraft], now: Date
+    ) async throws -> Bool
     func generation(id: UUID) async throws -> Generation?
     func generation(requestId: String) async throws -> Generation?
     /// A user's generations, newest first.

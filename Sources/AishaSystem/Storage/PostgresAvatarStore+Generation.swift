@@ -34,7 +34,9 @@ extension PostgresAvatarStore {
         }
     }
 
-    public func finishGeneration(id: UUID, status: GenerationStatus, images: [GeneratedImage], refundImages: Int, error: String?, now: Date) async throws -> Bool {
+    public func finishGeneration(
+        id: UUID, status: GenerationStatus, images: [GeneratedImage], refundImages: Int, error: String?, notifications: [NotificationDraft], now: Date
+    ) async throws -> Bool {
         try await write { db in
             guard let g = try await db.first("SELECT * FROM generations WHERE id = \(id.uuidString) FOR UPDATE", logger: logger, Generation.init(pg:)), !g.status.isFinal
             else { return false }
@@ -55,6 +57,7 @@ extension PostgresAvatarStore {
                 try await insertLedger(
                     db, LedgerEntry(userId: g.ownerId, avatarId: nil, attempt: 0, kind: .refund, amount: refund, reason: "generation \(id.uuidString.lowercased())", createdAt: now))
             }
+            for notification in notifications { try await insertNotification(db, notification, now: now) }
             return true
         }
     }

@@ -226,10 +226,11 @@ extension PostgresAvatarStore {
 
     func insertNotification(_ db: PostgresConnection, _ draft: NotificationDraft, now: Date) async throws {
         let buttons = String(decoding: try JSONEncoder().encode(draft.buttons), as: UTF8.self)
+        let photos = String(decoding: try JSONEncoder().encode(draft.photos), as: UTF8.self)
         try await db.run(
             """
-            INSERT INTO outbox (chat_id, text, buttons, dedupe_key, state, attempts, next_attempt_at, created_at)
-            VALUES (\(draft.chatId), \(draft.text), \(buttons), \(draft.dedupeKey), 'pending', 0, \(now.timeIntervalSince1970), \(now.timeIntervalSince1970))
+            INSERT INTO outbox (chat_id, text, buttons, photos, dedupe_key, state, attempts, next_attempt_at, created_at)
+            VALUES (\(draft.chatId), \(draft.text), \(buttons), \(photos), \(draft.dedupeKey), 'pending', 0, \(now.timeIntervalSince1970), \(now.timeIntervalSince1970))
             ON CONFLICT (dedupe_key) DO NOTHING
             """, logger: logger)
     }

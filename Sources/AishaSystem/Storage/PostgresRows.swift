@@ -78,8 +78,10 @@ extension LedgerEntry {
 extension QueuedNotification {
     init(pg r: PGRow) throws {
         let buttons = (try? JSONDecoder().decode([[Button]].self, from: Data(try r["buttons", as: String.self].utf8))) ?? []
+        let photos = (try? JSONDecoder().decode([String].self, from: Data(try r["photos", as: String.self].utf8))) ?? []
         self.init(
-            id: try r["id"], draft: NotificationDraft(chatId: try r["chat_id"], text: try r["text"], buttons: buttons, dedupeKey: try r["dedupe_key"]),
+            id: try r["id"],
+            draft: NotificationDraft(chatId: try r["chat_id"], text: try r["text"], buttons: buttons, dedupeKey: try r["dedupe_key"], photos: photos),
             attempts: try r["attempts"])
     }
 }
@@ -137,5 +139,6 @@ enum PostgresMigrations {
         ("v2-outbox-claims", ["ALTER TABLE outbox ADD COLUMN claimed_until DOUBLE PRECISION"]),
         ("v3-outbox-pending-per-chat", [SQLiteAvatarStore.pendingPerChatIndex]),
         ("v4-generations", SQLiteAvatarStore.generationTables.map { $0.replacing(" REAL", with: " DOUBLE PRECISION").replacing("INTEGER", with: "BIGINT") }),
+        ("v5-outbox-photos", [SQLiteAvatarStore.outboxPhotosColumn]),
     ]
 }

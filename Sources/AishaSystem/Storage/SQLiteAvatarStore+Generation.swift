@@ -51,7 +51,9 @@ extension SQLiteAvatarStore {
         }
     }
 
-    public func finishGeneration(id: UUID, status: GenerationStatus, images: [GeneratedImage], refundImages: Int, error: String?, now: Date) async throws -> Bool {
+    public func finishGeneration(
+        id: UUID, status: GenerationStatus, images: [GeneratedImage], refundImages: Int, error: String?, notifications: [NotificationDraft], now: Date
+    ) async throws -> Bool {
         try await writer.write { db in
             guard let g = try Self.fetchGeneration(db, "id = ?", [id.uuidString]), !g.status.isFinal else { return false }
             try db.cachedStatement(sql: "UPDATE generations SET status = ?, delivered = ?, error = ?, updated_at = ? WHERE id = ?")
@@ -65,6 +67,7 @@ extension SQLiteAvatarStore {
                 try Self.insertLedger(
                     db, LedgerEntry(userId: g.ownerId, avatarId: nil, attempt: 0, kind: .refund, amount: refund, reason: "generation \(id.uuidString.lowercased())", createdAt: now))
             }
+            for notification in notifications { try Self.insertNotification(db, notification, now: now) }
             return true
         }
     }

@@ -70,8 +70,14 @@ public final class SQLiteAvatarStore: AvatarStore {
         migrator.registerMigration("v4-generations") { db in
             for statement in generationTables { try db.execute(sql: statement) }
         }
+        migrator.registerMigration("v5-outbox-photos") { db in
+            try db.execute(sql: outboxPhotosColumn)
+        }
         return migrator
     }
+
+    /// A notification may carry stored images (a generation's result), sent as a photo or an album. Same SQL on PostgreSQL.
+    static let outboxPhotosColumn = "ALTER TABLE outbox ADD COLUMN photos TEXT NOT NULL DEFAULT '[]'"
 
     /// Finds a chat's earlier waiting message (the outbox sends one per chat at a time) without scanning the outbox:
     /// without it, claiming from many chats was quadratic in the pending messages. Same SQL on PostgreSQL.

@@ -83,16 +83,18 @@ extension SQLiteAvatarStore {
 
     static func insertNotification(_ db: Database, _ draft: NotificationDraft, now: Date) throws {
         let buttons = String(decoding: try JSONEncoder().encode(draft.buttons), as: UTF8.self)
+        let photos = String(decoding: try JSONEncoder().encode(draft.photos), as: UTF8.self)
         try db.cachedStatement(
             sql: """
-                INSERT INTO outbox (chat_id, text, buttons, dedupe_key, state, attempts, next_attempt_at, created_at)
-                VALUES (?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING
+                INSERT INTO outbox (chat_id, text, buttons, photos, dedupe_key, state, attempts, next_attempt_at, created_at)
+                VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING
                 """
-        ).execute(arguments: [draft.chatId, draft.text, buttons, draft.dedupeKey, now.timeIntervalSince1970, now.timeIntervalSince1970])
+        ).execute(arguments: [draft.chatId, draft.text, buttons, photos, draft.dedupeKey, now.timeIntervalSince1970, now.timeIntervalSince1970])
     }
 
     static func draft(_ row: Row) -> NotificationDraft {
         let buttons = (try? JSONDecoder().decode([[Button]].self, from: Data((row["buttons"] as String).utf8))) ?? []
-        return NotificationDraft(chatId: row["chat_id"], text: row["text"], buttons: buttons, dedupeKey: row["dedupe_key"])
+        let photos = (try? JSONDecoder().decode([String].self, from: Data((row["photos"] as String).utf8))) ?? []
+        return NotificationDraft(chatId: row["chat_id"], text: row["text"], buttons: buttons, dedupeKey: row["dedupe_key"], photos: photos)
     }
 }

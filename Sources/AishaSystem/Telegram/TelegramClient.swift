@@ -84,28 +84,19 @@ public struct TelegramClient: Sendable {
         return try await send(request, method: method, chat: chat)
     }
 
-    /// Sends photos: one as a photo with its caption, several as an album (caption on the first); 429s waited out.
+    /// Sends photos: one as a photo with its caption, several as an album (caption on the first).
     public func sendPhotos(chatId: Int64, photos: [Data], caption: String) async throws {
-        var attempt = 1
-        while true {
-            do {
-                if photos.count == 1 {
-                    _ = try await upload("sendPhoto", chat: chatId, fields: [("caption", caption)], files: [("photo", "image.png", photos[0])])
-                } else {
-                    let media: JSONValue = .array(photos.indices.map { index in
-                        var item: [String: JSONValue] = ["type": "photo", "media": .string("attach://photo\(index)")]
-                        if index == 0 { item["caption"] = .string(caption) }
-                        return .object(item)
-                    })
-                    let files = photos.enumerated().map { (field: "photo\($0.offset)", name: "image\($0.offset).png", data: $0.element) }
-                    _ = try await upload("sendMediaGroup", chat: chatId, fields: [("media", String(decoding: try media.jsonData(), as: UTF8.self))], files: files)
-                }
-                return
-            } catch TelegramError.tooManyRequests(let seconds) where attempt < 3 {
-                try await time.sleep(for: .seconds(min(max(seconds, 1), 60)))
-                attempt += 1
-            }
+        if photos.count == 1 {
+            _ = try await upload("sendPhoto", chat: chatId, fields: [("caption", caption)], files: [("photo", "image.png", photos[0])])
+            return
         }
+        let media: JSONValue = .array(photos.indices.map { index in
+            var item: [String: JSONValue] = ["type": "photo", "media": .string("attach://photo\(index)")]
+            if index == 0 { item["caption"] = .string(caption) }
+            return .object(item)
+        })
+        let files = photos.enumerated().map { (field: "photo\($0.offset)", name: "image\($0.offset).png", data: $0.element) }
+        _ = try await upload("sendMediaGroup", chat: chatId, fields: [("media", String(decoding: try media.jsonData(), as: UTF8.self))], files: files)
     }
 
     private func send(_ request: OutgoingRequest, method: String, chat: Int64?) async throws -> JSONValue {

@@ -6,6 +6,8 @@ import SupportKit
 /// Sends the outbox to Telegram: in order per chat, 429 waited out, blocked users marked and skipped.
 public actor Notifier: Service {
     let store: any AvatarStore
+    /// Where the images of a notification that carries some are read from.
+    let objects: any ObjectStore
     let telegram: TelegramClient
     let time: TimeSource
     let logger: Logger
@@ -23,8 +25,9 @@ public actor Notifier: Service {
     private var draining = false
     private var drainWaiters: [CheckedContinuation<Void, Never>] = []
 
-    init(store: any AvatarStore, telegram: TelegramClient, time: TimeSource, logger: Logger, interval: Duration = .seconds(60)) {
+    init(store: any AvatarStore, objects: any ObjectStore, telegram: TelegramClient, time: TimeSource, logger: Logger, interval: Duration = .seconds(60)) {
         self.store = store
+        self.objects = objects
         self.telegram = telegram
         self.time = time
         self.logger = logger
@@ -120,8 +123,7 @@ public actor Notifier: Service {
     private func deliver(_ item: QueuedNotification) async throws -> Bool {
         let now = time.now()
         do {
-            _ = try await telegram.call(
-                "sendMessage", TelegramClient.messageParameters(chatId: item.draft.chatId, text: item.draft.text, buttons: item.draft.buttons))
+            try await send(item.draft)
             // Sent: the mark must land even when shutdown cancels this drain now, or the next sender repeats the message.
             let store = store
             try await Task { try await store.markNotificationSent(id: item.id, now: now) }.value
@@ -148,5 +150,14 @@ public actor Notifier: Service {
             }
             return false
         }
+    }
+
+    private func send(_ draft: NotificationDraft) async throws {
+        guard draft.photos.isEmpty else {
+            var photos: [Data] = []
+            for key in draft.photos { photos.append(try await objects.get(key: key)) }
+            return try await telegram.sendPhotos(chatId: draft.chatId, photos: photos, caption: draft.text)
+        }
+        _ = try await telegram.call("sendMessage", TelegramClient.messageParameters(chatId: draft.chatId, text: draft.text, buttons: draft.buttons))
     }
 }

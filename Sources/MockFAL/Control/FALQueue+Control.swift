@@ -98,6 +98,10 @@ extension FALQueue {
         journalWaiters.removeValue(forKey: key)?.continuation.resume(returning: false)
     }
 
+    /// Nothing left to happen: no job queued or running and no webhook waiting to be sent or retried (a webhook a
+    /// `reorder` fault holds waits for another job's, which none is left to send).
+    public var isQuiet: Bool { tasks.isEmpty }
+
     /// Returns once no download or webhook send is in flight: what remains waits for the clock.
     public func waitUntilIdle() async {
         if busy == 0 { return }

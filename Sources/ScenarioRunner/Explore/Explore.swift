@@ -41,18 +41,19 @@ public enum Explore {
         public var findings: [Finding] = []
         /// How many runs broke each invariant.
         public var failuresByKind: [String: Int] = [:]
-        /// Runs whose user could not do a step under their perturbations (nothing judged).
-        public var inconclusive = 0
+        /// Runs whose user could not do a step under their perturbations (nothing judged), by reason.
+        public var inconclusiveReasons: [String: Int] = [:]
+        public var inconclusive: Int { inconclusiveReasons.values.reduce(0, +) }
     }
 
     /// The scenario as explore plays it: the user's actions only (the scenario's own expectations need not hold
-    /// under perturbation), then enough virtual time for every webhook retry (2 h), poll, stale training and
-    /// submission timeout (3 h) to have happened.
+    /// under perturbation), then time until everything has settled, at most enough for every webhook retry (2 h),
+    /// poll, stale training and submission timeout (3 h) to have happened.
     static func base(_ scenario: Scenario) -> [Step] {
         let config = scenario.config
         let hours = max(6, Int(((config.staleAfter + config.pollInterval * 2).timeInterval / 3600).rounded(.up)) + 4)
         return scenario.steps.filter { !$0.action.isExpectation }
-            + [Step(line: scenario.line, action: .advance(.seconds(hours * 3600)), summary: "advance: \"\(hours)h\"")]
+            + [Step(line: scenario.line, action: .settle(atMost: .seconds(hours * 3600)), summary: "settle: \"\(hours)h\"")]
     }
 
     public static func run(_ scenarios: [Scenario], options: Options, progress: @escaping @Sendable (String) -> Void = { _ in }) async -> Summary {
@@ -69,7 +70,11 @@ public enum Explore {
                     let steps = base(scenario)
                     let schedule = Perturbation.draw(steps: steps, seed: seed &+ fnv(scenario.name))
                     if options.verbose { progress("· \(scenario.name) — seed \(seed): \(schedule.map(\.description).joined(separator: "; "))") }
+                    let began = ContinuousClock.now
                     let outcome = await outcome(scenario, steps: steps, schedule: schedule, seed: seed, defects: options.defects)
+                    let took = (ContinuousClock.now - began).timeInterval
+                    if options.verbose, took > 0.5 { progress(String(format: "  ⏱ %.2f s — %@ — seed %d", took, scenario.name, seed)) }
+                    if options.verbose, case .inconclusive(let why) = outcome { progress("  ? \(scenario.name) — seed \(seed): \(why)") }
                     guard case .broke(let failures) = outcome else { return (schedule.count, outcome, nil) }
                     progress("✘ \(scenario.name) — seed \(seed): \(failures.joined(separator: ", "))")
                     let finding = await shrink(
@@ -84,7 +89,7 @@ public enum Explore {
                 switch run.outcome {
                 case .held: break
                 case .broke(let failures): for failure in failures { summary.failuresByKind[failure, default: 0] += 1 }
-                case .inconclusive: summary.inconclusive += 1
+                case .inconclusive(let why): summary.inconclusiveReasons[why, default: 0] += 1
                 }
                 if let finding = run.finding { summary.findings.append(finding) }
                 if summary.runs % 100 == 0 { progress("… \(summary.runs)/\(work.count) runs") }
@@ -173,7 +178,12 @@ public enum Explore {
             String(format: "%d runs, %d perturbations tried, %.1f s (%.0f runs/min)", summary.runs, summary.perturbations, summary.seconds,
                 Double(summary.runs) / max(summary.seconds, 0.001) * 60),
         ]
-        if summary.inconclusive > 0 { lines.append("\(summary.inconclusive) run(s) inconclusive: a step the perturbed conversation did not offer") }
+        if summary.inconclusive > 0 {
+            lines.append("\(summary.inconclusive) run(s) inconclusive (nothing judged), most often:")
+            for (why, count) in summary.inconclusiveReasons.sorted(by: { ($1.value, $0.key) < ($0.value, $1.key) }).prefix(5) {
+                lines.append(String(format: "  %5d  %@", count, why))
+            }
+        }
         if summary.failuresByKind.isEmpty { lines.append("no invariant broken") }
         for (kind, count) in summary.failuresByKind.sorted(by: { ($1.value, $0.key) < ($0.value, $1.key) }) {
             lines.append(String(format: "  %5d  %@", count, kind))

@@ -13,6 +13,8 @@ public enum Perturbation: Sendable, Hashable, CustomStringConvertible {
     case restart(beforeStep: Int)
     /// A button tapped twice: the first tap still being handled when the second arrives.
     case doubleTap(step: Int)
+    /// A second AishaSystem on the same database from before a step on, updates alternating between the two.
+    case secondInstance(beforeStep: Int)
 
     public var description: String {
         switch self {
@@ -20,6 +22,7 @@ public enum Perturbation: Sendable, Hashable, CustomStringConvertible {
         case .telegramFault(let fault, let step): "Telegram \(fault.code) on \(fault.method) from step \(step + 1)"
         case .restart(let step): "restart before step \(step + 1)"
         case .doubleTap(let step): "double tap at step \(step + 1)"
+        case .secondInstance(let step): "a second instance from step \(step + 1)"
         }
     }
 
@@ -63,17 +66,18 @@ public enum Perturbation: Sendable, Hashable, CustomStringConvertible {
         }
         // A restart waits for the updates still being handled: none may be waiting on the clock (a background tap).
         let firstBackground = steps.firstIndex {
-            if case .tap(_, _, true) = $0.action { return true }
+            if case .tap(_, _, true, _) = $0.action { return true }
             if case .send(_, _, true) = $0.action { return true }
             return false
         }
         let lastRestart = min(steps.count - 1, firstBackground ?? steps.count)
         if chance(0.3), lastRestart >= 1 { schedule.append(.restart(beforeStep: pick(1...lastRestart))) }
         let taps = steps.indices.filter {
-            if case .tap(_, _, false) = steps[$0].action { return $0 < lastRestart }
+            if case .tap(_, _, false, .latest) = steps[$0].action { return $0 < lastRestart }
             return false
         }
         if chance(0.3), let step = taps.randomElement(using: &random) { schedule.append(.doubleTap(step: step)) }
+        if chance(0.2) { schedule.append(.secondInstance(beforeStep: pick(0...(steps.count - 1)))) }
         return schedule
     }
 
@@ -88,13 +92,15 @@ public enum Perturbation: Sendable, Hashable, CustomStringConvertible {
                     result.append(Step(line: step.line, action: .telegramFault(fault), summary: "telegram_fault: \(Self.json(fault))"))
                 case .restart(index):
                     result.append(Step(line: step.line, action: .restart, summary: "restart: {}"))
+                case .secondInstance(index):
+                    result.append(Step(line: step.line, action: .secondInstance, summary: "second_instance: {}"))
                 case .doubleTap(index):
-                    if case .tap(let label, let user, _) = step.action {
+                    if case .tap(let label, let user, _, .latest) = step.action {
                         var map: [String: JSONValue] = ["label": .string(label), "background": true]
                         if let user { map["user"] = .int(Int(user)) }
                         result.append(Step(line: step.line, action: .tap(label, user: user, background: true), summary: "tap: \(Matching.render(.object(map)))"))
                     }
-                case .falFault, .telegramFault, .restart, .doubleTap:
+                case .falFault, .telegramFault, .restart, .doubleTap, .secondInstance:
                     continue
                 }
             }

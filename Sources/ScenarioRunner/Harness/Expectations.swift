@@ -102,13 +102,14 @@ struct Expectations {
             ]
             let diff = Matching.diff(fields, actual)
             guard diff.isEmpty else { throw StepFailure(message: "MockFAL job \(job.requestId.prefix(8)) differs", diff: diff + (job.error.map { ["error: \($0)"] } ?? [])) }
-        case .send, .tap, .callback, .photos, .advance, .restart, .falFault, .telegramFault, .blockBot, .postWebhook:
+        case .send, .tap, .callback, .photos, .advance, .settle, .restart, .secondInstance, .falFault, .telegramFault, .blockBot, .postWebhook:
             throw StepFailure(message: "not an expectation")
         }
     }
 
     private func message(_ expectation: MessageExpectation, user: ScenarioUser) async throws {
-        let start = executor.cursors[user.id] ?? 0
+        // An edited message may be the one matched last: it changed since.
+        let start = max(0, (executor.cursors[user.id] ?? 0) - (expectation.edited ? 1 : 0))
         var matchedIndex: Int?
         _ = await eventually(timeout: env.patience(expectation.timeout)) {
             let messages = await env.world.messages(to: user.id)
@@ -122,15 +123,19 @@ struct Expectations {
             if let text = expectation.equals { expected.append("equals '\(text)'") }
             if let text = expectation.regex { expected.append("matches /\(text)/") }
             if let buttons = expectation.buttons { expected.append("buttons \(buttons)") }
-            let unseen = messages.dropFirst(start).map { "actual: \($0.text.replacingOccurrences(of: "\n", with: " ⏎ "))\($0.buttons.isEmpty ? "" : " \($0.labels)")" }
+            if expectation.edited { expected.append("was edited") }
+            let unseen = messages.dropFirst(start).map {
+                "actual: \($0.text.replacingOccurrences(of: "\n", with: " ⏎ "))\($0.buttons.isEmpty ? "" : " \($0.labels)")\($0.edits > 0 ? " (edited ×\($0.edits))" : "")"
+            }
             throw StepFailure(
-                message: "no new message to \(user.firstName) that \(expected.joined(separator: " and "))",
+                message: "no \(expectation.edited ? "edited" : "new") message to \(user.firstName) that \(expected.joined(separator: " and "))",
                 diff: unseen.isEmpty ? ["actual: no new message since the previous expectation"] : unseen)
         }
         executor.cursors[user.id] = index + 1
     }
 
     private func matches(_ message: BotMessage, _ expectation: MessageExpectation) -> Bool {
+        if expectation.edited, message.edits == 0 { return false }
         if let text = expectation.contains, !message.text.contains(text) { return false }
         if let text = expectation.equals, message.text != text { return false }
         if let pattern = expectation.regex, let regex = try? Regex(pattern), message.text.firstMatch(of: regex) == nil { return false }

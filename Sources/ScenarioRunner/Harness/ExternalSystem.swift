@@ -40,6 +40,7 @@ public struct ExternalSystem: Sendable {
         for step in scenario.steps {
             switch step.action {
             case .restart: return "restarts AishaSystem (line \(step.line)): in-process only"
+            case .secondInstance: return "starts a second AishaSystem (line \(step.line)): in-process only"
             case .expectLog: return "reads AishaSystem's log (line \(step.line)): in-process only"
             case .falFault(let rule) where rule.fault.webhook == .drop: return "drops webhooks (line \(step.line)): finishing relies on the poller's clock"
             case .telegramFault(let fault) where fault.retryAfter != nil:
@@ -50,7 +51,7 @@ public struct ExternalSystem: Sendable {
                 if databaseURL == nil, data.contains("{avatar_id}") || data.contains("{trigger_word}") {
                     return "needs stored avatar ids (line \(step.line)): pass the system's --database-url"
                 }
-            case .send, .tap, .photos, .advance, .falFault, .telegramFault, .blockBot, .postWebhook, .expectMessage, .expectNoMessage,
+            case .send, .tap, .photos, .advance, .settle, .falFault, .telegramFault, .blockBot, .postWebhook, .expectMessage, .expectNoMessage,
                 .expectFALSubmit, .expectFALCalls, .expectWebhook, .expectTelegramCall, .expectToast, .expectFALJob:
                 continue
             }

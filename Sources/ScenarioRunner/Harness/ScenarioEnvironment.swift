@@ -28,6 +28,8 @@ final class ScenarioEnvironment: Sendable {
     /// Bugs put back into the in-process system (tests that show explore finds them).
     let defects: Set<InjectedDefect>
     private let aisha: Mutex<(services: AishaServices, server: RunningServer)?> = Mutex(nil)
+    /// The second instance `second_instance` started, on the same database and storage.
+    private let peer: Mutex<(services: AishaServices, server: RunningServer)?> = Mutex(nil)
     static let token = "4242:scenario-token"
     static let webhookSecret = "scenario-secret"
 
@@ -185,6 +187,33 @@ final class ScenarioEnvironment: Sendable {
     /// AishaSystem as `aisha serve` would run it: on the embedded defaults (SQLite file + local files) or the
     /// shared backends, with webhook intake.
     func startAisha(port: Int) async throws {
+        let configuration = aishaConfiguration(port: port)
+        let services = try await AishaServices.make(configuration, time: time, logger: logs.logger(label: "aisha"))
+        try await backends.prepare(services)
+        let server = try await RunningServer.start(logger: logs.logger(label: "aisha-lifecycle")) { running in
+            AishaSystem.buildApplication(services, onServerRunning: running)
+        }
+        aisha.withLock { $0 = (services, server) }
+        if case .proxied(let proxy, let staging) = falSide, let falServer {
+            await proxy.route(publicPrefix: staging.publicPrefix(id), to: "http://127.0.0.1:\(server.port)")
+            staging.gateway.register(id, .init(aishaPort: server.port, proxyPort: falServer.port, proxy: proxy))
+        }
+        _ = await eventually { await world.webhook != nil }
+    }
+
+    /// A second AishaSystem on the same database and storage (API, poller and notifier), as a second process behind
+    /// a load balancer would be: from now on Telegram's updates alternate between the two. Idempotent.
+    func startSecondInstance() async throws {
+        guard peer.withLock({ $0 == nil }), let first = aisha.withLock({ $0?.server.port }) else { return }
+        let services = try await AishaServices.make(aishaConfiguration(port: 0), time: time, logger: logs.logger(label: "aisha-2"))
+        let server = try await RunningServer.start(logger: logs.logger(label: "aisha-2-lifecycle")) { running in
+            AishaSystem.buildApplication(services, onServerRunning: running)
+        }
+        peer.withLock { $0 = (services, server) }
+        await world.balance(between: [first, server.port].map { "http://127.0.0.1:\($0)/telegram/webhook" })
+    }
+
+    private func aishaConfiguration(port: Int) -> AishaConfiguration {
         var configuration = AishaConfiguration(
             telegramBotToken: Self.token, falKey: "scenario-fal-key", archiveURLSecret: "scenario-archive-secret")
         configuration.port = port
@@ -214,17 +243,7 @@ final class ScenarioEnvironment: Sendable {
         configuration.staleAfter = scenario.config.staleAfter.timeInterval
         configuration.logLevel = .info
         configuration.injectedDefects = defects
-        let services = try await AishaServices.make(configuration, time: time, logger: logs.logger(label: "aisha"))
-        try await backends.prepare(services)
-        let server = try await RunningServer.start(logger: logs.logger(label: "aisha-lifecycle")) { running in
-            AishaSystem.buildApplication(services, onServerRunning: running)
-        }
-        aisha.withLock { $0 = (services, server) }
-        if case .proxied(let proxy, let staging) = falSide, let falServer {
-            await proxy.route(publicPrefix: staging.publicPrefix(id), to: "http://127.0.0.1:\(server.port)")
-            staging.gateway.register(id, .init(aishaPort: server.port, proxyPort: falServer.port, proxy: proxy))
-        }
-        _ = await eventually { await world.webhook != nil }
+        return configuration
     }
 
     /// Stops AishaSystem and starts it again on the same port, database and storage.
@@ -245,6 +264,10 @@ final class ScenarioEnvironment: Sendable {
             staging.gateway.unregister(id)
         }
         if case .external(_, let store?) = system { await store.close() }
+        if let second = peer.withLock({ $0 }) {
+            await second.server.stop()
+            await second.services.store.close()
+        }
         if let running = aisha.withLock({ $0 }) {
             await running.server.stop()
             await backends.cleanUp(running.services)

@@ -186,7 +186,7 @@ public enum ScenarioRunner {
             case .falFault(let rule):
                 if let refusal = FALProxy.refusal(of: rule.fault) { return "\(refusal) (line \(step.line))" }
             case .postWebhook(_, true, _): return "signs a webhook as FAL (line \(step.line)): only FAL holds its signing key"
-            case .send, .tap, .callback, .photos, .advance, .restart, .telegramFault, .blockBot, .postWebhook, .expectMessage, .expectNoMessage,
+            case .send, .tap, .callback, .photos, .advance, .settle, .restart, .secondInstance, .telegramFault, .blockBot, .postWebhook, .expectMessage, .expectNoMessage,
                 .expectFALSubmit, .expectFALCalls, .expectAvatar, .expectLog, .expectWebhook, .expectCredits, .expectTelegramCall, .expectToast, .expectFALJob:
                 continue
             }

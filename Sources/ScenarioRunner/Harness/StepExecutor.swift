@@ -16,7 +16,7 @@ final class StepExecutor {
     /// Each avatar's statuses as seen after each step (the `state-forward` invariant reads them).
     var history: [UUID: [AvatarStatus]] = [:]
     /// Updates delivered with `background: true`, still being handled by the bot.
-    var inFlight: [Task<Int, Never>] = []
+    var inFlight: [PendingAnswer] = []
     /// Foreground updates whose handling waits on the virtual clock: the user waits for them before acting again.
     var awaited: [PendingAnswer] = []
     /// On real time: the moment the `advance` steps so far reach (each adds its duration to the later of this
@@ -57,8 +57,8 @@ final class StepExecutor {
             note(.user, "\(user.firstName): \(text)")
             let world = env.world
             try await deliver(background) { await world.userSends(from: user, text: text) }
-        case .tap(let label, let id, let background):
-            try await tap(label, user: try user(id), background: background)
+        case .tap(let label, let id, let background, let which):
+            try await tap(label, user: try user(id), background: background, on: which)
         case .callback(let raw, let id):
             let user = try user(id)
             let data = try await substitute(raw)
@@ -77,9 +77,20 @@ final class StepExecutor {
                 note(.clock, "advance \(duration.timeInterval) s")
                 await advance(duration)
             }
+        case .settle(let limit):
+            if case .proxied(_, let staging) = env.falSide {
+                horizon = max(horizon ?? .now, .now) + limit * staging.timeScale
+                note(.clock, "settle: up to \((limit * staging.timeScale).timeInterval) s of real time")
+            } else {
+                let waited = await settleQuietly(atMost: limit)
+                note(.clock, "settled after \(waited.timeInterval) s (at most \(limit.timeInterval) s)")
+            }
         case .restart:
             note(.system, "AishaSystem restarted")
             try await env.restartAisha()
+        case .secondInstance:
+            note(.system, "a second AishaSystem started on the same database; updates alternate between the two")
+            try await env.startSecondInstance()
         case .falFault(let rule):
             note(.system, "MockFAL fault: \(Matching.render(try? JSONValue.from(rule)))")
             await env.fal.addFault(rule)
@@ -140,28 +151,23 @@ final class StepExecutor {
     /// on the clock, e.g. a retry after Retry-After).
     private func deliver(_ background: Bool, _ update: @escaping @Sendable () async -> Int) async throws {
         if background {
-            inFlight.append(Task { await update() })
+            deliverInBackground("background update", update)
         } else {
             try await answer("update", update)
         }
     }
 
-    /// Waits for background deliveries; their answers must be 2xx.
-    func finishInFlight() async throws {
-        try await awaitAnswers()
-        let tasks = inFlight
-        inFlight = []
-        for task in tasks { try check(await task.value, "background update") }
-    }
-
-    private func tap(_ label: String, user: ScenarioUser, background: Bool = false) async throws {
-        note(.user, "\(user.firstName) taps \(label)")
+    private func tap(_ label: String, user: ScenarioUser, background: Bool, on which: MessageChoice) async throws {
+        note(.user, "\(user.firstName) taps \(label)\(which == .latest ? "" : " on \(which)")")
         let world = env.world
         if background {
-            inFlight.append(Task { (try? await world.userTaps(from: user, label: label).get().1) ?? 0 })
+            deliverInBackground("background tap") {
+                guard case .success(let (button, message)) = await world.button(label, for: user, on: which) else { return 0 }
+                return await world.userTaps(from: user, data: button.callbackData, on: message)
+            }
             return
         }
-        switch await world.button(label, for: user) {
+        switch await waitForButton(label, user: user, on: which) {
         case .success(let (button, message)): try await answer("callback") { await world.userTaps(from: user, data: button.callbackData, on: message) }
         case .failure(let failure): throw StepFailure(message: failure.description)
         }
@@ -201,6 +207,7 @@ final class StepExecutor {
     /// Moves virtual time deadline by deadline; at each, the work it wakes (jobs, webhooks, polls, notifications)
     /// finishes before time moves on, so events happen in the order their times say.
     func advance(_ duration: Duration) async {
+        await letBackgroundUpdatesStart()
         await settle()
         await env.time.advance(by: duration)
         await settle()

@@ -137,11 +137,14 @@ enum InvariantChecks {
                 return violation("avatar «\(avatar.name)»", "FAL's archive held \(count) image(s), the avatar has \(photos) photo(s)")
             }
         case .noUnaskedRefusal:
-            // A cancel that loses the race with the job's end is answered 400 ALREADY_COMPLETED: FAL's answer, not a refusal.
+            // A cancel that loses the race with the job's end is answered 400 ALREADY_COMPLETED, and the result of a
+            // failed job is its error (e.g. 422 file_download_error): FAL's answers, not refusals.
             let finished = Set(e.jobs.filter { $0.status != "IN_QUEUE" && $0.status != "IN_PROGRESS" }.map(\.requestId))
+            let failed = Set(e.jobs.filter { $0.status == "FAILED" }.map(\.requestId))
             let fal = e.journal.filter { entry in
                 (400..<500).contains(entry.httpStatus) && entry.kind != .submit && entry.kind != .webhook
                     && !(entry.kind == .cancel && entry.httpStatus == 400 && entry.requestId.map(finished.contains) == true)
+                    && !(entry.kind == .result && entry.requestId.map(failed.contains) == true)
                     && !e.expectedFALStatuses.contains("\(entry.kind.rawValue) \(entry.httpStatus)")
             }.map { violation("FAL \($0.kind.rawValue) \($0.path)", "answered \($0.httpStatus) with no fault or expectation asking for it") }
             let deprecated = e.journal.filter { $0.kind == .submit && $0.httpStatus == 410 && !e.deprecationAsked }

@@ -30,7 +30,7 @@ enum Invariants {
             switch step.action {
             case .expectFALCalls(_, let kind, _, let status?): evidence.expectedFALStatuses.insert("\(kind.rawValue) \(status)")
             case .expectFALSubmit(let expectation): if let verdict = expectation.verdict { evidence.expectedVerdicts.insert(verdict) }
-            case .send, .tap, .callback, .photos, .advance, .restart, .falFault, .telegramFault, .blockBot, .postWebhook, .expectMessage,
+            case .send, .tap, .callback, .photos, .advance, .settle, .restart, .secondInstance, .falFault, .telegramFault, .blockBot, .postWebhook, .expectMessage,
                 .expectNoMessage, .expectFALCalls, .expectAvatar, .expectLog, .expectWebhook, .expectCredits, .expectTelegramCall, .expectToast,
                 .expectFALJob:
                 continue

@@ -147,6 +147,7 @@ extension TelegramWorld {
         }
         message.text = newText
         message.buttons = newButtons
+        message.edits += 1
         messages[index] = message
         return ok(messageJSON(message))
     }

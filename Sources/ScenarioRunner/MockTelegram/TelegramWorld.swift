@@ -10,6 +10,8 @@ public struct BotMessage: Sendable, Hashable, Codable {
     public var buttons: [[InlineButton]]
     public var photo: Bool
     public var time: Date
+    /// How many times the bot edited it (text or buttons); `text` and `buttons` are the latest.
+    public var edits = 0
 
     public var labels: [String] { buttons.flatMap { $0.map(\.text) } }
 }
@@ -71,6 +73,8 @@ public actor TelegramWorld {
     var pendingUpdates: [(id: Int64, update: JSONValue)] = []
     var pollWaiters: [CheckedContinuation<Void, Never>] = []
     public internal(set) var webhook: (url: String, secret: String?)?
+    /// A load balancer in front of the webhook: updates alternate between these addresses (several instances).
+    var balancedURLs: [String] = []
     var knownChats: Set<Int64> = []
     var blockedChats: Set<Int64> = []
     /// Chats in a flood wait after a 429, until the date given with its `retry_after`.
@@ -132,20 +136,28 @@ public actor TelegramWorld {
     /// Taps the button labelled `label` (exactly, else the first containing it) on the latest keyboard sent to the
     /// user. Fails with the labels there are.
     public func userTaps(from user: ScenarioUser, label: String) async -> Result<(InlineButton, Int), TapFailure> {
-        switch button(label, for: user) {
+        switch button(label, for: user, on: .latest) {
         case .success(let (button, message)): .success((button, await userTaps(from: user, data: button.callbackData, on: message)))
         case .failure(let failure): .failure(failure)
         }
     }
 
-    /// The button labelled `label` (exactly, else the first containing it) on the latest keyboard sent to the user.
-    public func button(_ label: String, for user: ScenarioUser) -> Result<(InlineButton, BotMessage), TapFailure> {
-        guard let message = messages(to: user.id).last(where: { !$0.buttons.isEmpty }) else {
-            return .failure(TapFailure(label: label, available: []))
+    /// The button labelled `label` (exactly, else the first containing it) on the message `which` names (by default
+    /// the latest with a keyboard).
+    public func button(_ label: String, for user: ScenarioUser, on which: MessageChoice) -> Result<(InlineButton, BotMessage), TapFailure> {
+        let sent = messages(to: user.id)
+        let chosen: BotMessage?
+        switch which {
+        case .latest: chosen = sent.last { !$0.buttons.isEmpty }
+        case .containing(let text): chosen = sent.last { $0.text.contains(text) }
+        case .fromEnd(let index): chosen = index >= 1 && index <= sent.count ? sent[sent.count - index] : nil
+        }
+        guard let message = chosen else {
+            return .failure(TapFailure(label: label, available: [], message: which))
         }
         let buttons = message.buttons.flatMap { $0 }
         guard let button = buttons.first(where: { $0.text == label }) ?? buttons.first(where: { $0.text.contains(label) }) else {
-            return .failure(TapFailure(label: label, available: message.labels))
+            return .failure(TapFailure(label: label, available: message.labels, message: which))
         }
         return .success((button, message))
     }
@@ -186,6 +198,9 @@ public actor TelegramWorld {
     /// Delivers updates to `url` from now on, as `setWebhook` would (a bot registered with an earlier mock).
     public func setWebhook(url: String, secret: String?) { webhook = (url, secret) }
 
+    /// Puts a load balancer in front of the bot's webhook: from now on updates alternate between `urls`.
+    public func balance(between urls: [String]) { balancedURLs = urls }
+
     /// Messages the bot sent to `chat`, oldest first.
     public func messages(to chat: Int64) -> [BotMessage] { messages.filter { $0.chatId == chat } }
 
@@ -209,9 +224,10 @@ public actor TelegramWorld {
         var headers = [("Content-Type", "application/json")]
         if let secret = webhook.secret { headers.append(("X-Telegram-Bot-Api-Secret-Token", secret)) }
         let data = (try? JSONValue.object(update).jsonData()) ?? Data()
+        let url = balancedURLs.isEmpty ? webhook.url : balancedURLs[Int(id) % balancedURLs.count]
         var status = 0
         for _ in 0..<3 {
-            status = (try? await transport.send(OutgoingRequest(method: "POST", url: webhook.url, headers: headers, body: data, timeout: .seconds(60))).status) ?? 0
+            status = (try? await transport.send(OutgoingRequest(method: "POST", url: url, headers: headers, body: data, timeout: .seconds(60))).status) ?? 0
             if (200..<300).contains(status) { return status }
             failedDeliveries += 1
         }
@@ -219,15 +235,36 @@ public actor TelegramWorld {
     }
 }
 
+/// Which of the bot's messages a tap is on.
+public enum MessageChoice: Sendable, Hashable, CustomStringConvertible {
+    /// The latest message with a keyboard.
+    case latest
+    /// The latest message whose text contains this.
+    case containing(String)
+    /// 1 is the latest message, 2 the one before, …
+    case fromEnd(Int)
+
+    public var description: String {
+        switch self {
+        case .latest: "the latest keyboard"
+        case .containing(let text): "the message containing '\(text)'"
+        case .fromEnd(let index): "message \(index) from the end"
+        }
+    }
+}
+
 /// A tap that found no such button.
 public struct TapFailure: Error, Sendable, CustomStringConvertible {
     public var label: String
     public var available: [String]
+    public var message = MessageChoice.latest
 
     public var description: String {
-        available.isEmpty
-            ? "tap '\(label)': no bot message has buttons"
-            : "tap '\(label)': no such button on the latest keyboard; buttons there: \(available.map { "'\($0)'" }.joined(separator: ", "))"
+        switch (message, available.isEmpty) {
+        case (.latest, true): "tap '\(label)': no bot message has buttons"
+        case (_, true): "tap '\(label)': \(message) has no buttons (or there is no such message)"
+        case (_, false): "tap '\(label)': no such button on \(message); buttons there: \(available.map { "'\($0)'" }.joined(separator: ", "))"
+        }
     }
 }
 

@@ -14,8 +14,9 @@ enum ExpectationParser {
         switch key {
         case "expect_message":
             if node.scalar != nil { return .expectMessage(MessageExpectation(contains: try r.string(node, key)), user: nil) }
-            let map = try r.mapping(node, key, allowed: ["contains", "equals", "regex", "buttons", "user", "timeout"])
+            let map = try r.mapping(node, key, allowed: ["contains", "equals", "regex", "buttons", "edited", "user", "timeout"])
             var expectation = MessageExpectation()
+            expectation.edited = try map["edited"].map { try r.bool($0, "edited") } ?? false
             expectation.contains = try map["contains"].map { try r.string($0, "contains") }
             expectation.equals = try map["equals"].map { try r.string($0, "equals") }
             expectation.regex = try map["regex"].map { try r.string($0, "regex") }

@@ -22,7 +22,8 @@ public struct Scenario: Sendable {
     public var staging = false
     /// Invariants this scenario breaks on purpose (`allow: [name]`), e.g. the legacy dev-mode curl.
     public var allowed: Set<Invariant> = []
-    /// The run ends with everything settled (explore lets hours pass), so every training must have finished.
+    /// The run ends with everything settled (explore lets hours pass), so every training must have finished; and its
+    /// user, not knowing when the bot will answer, waits for a button that has not come yet instead of giving up.
     public var settles = false
     /// Expectations explore took out of the steps: what they asked for (a refusal FAL gave) still counts as asked.
     var setAside: [Step] = []
@@ -114,6 +115,8 @@ public struct MessageExpectation: Sendable {
     public var equals: String?
     public var regex: String?
     public var buttons: [String]?
+    /// The bot edited the message (its latest text and buttons are checked); it may be the one matched last.
+    public var edited = false
     public var timeout: Duration = .seconds(5)
 }
 
@@ -136,11 +139,15 @@ public struct AvatarExpectation: Sendable {
 
 public enum StepAction: Sendable {
     case send(String, user: Int64?, background: Bool)
-    case tap(String, user: Int64?, background: Bool)
+    case tap(String, user: Int64?, background: Bool, on: MessageChoice = .latest)
     case callback(String, user: Int64?)
     case photos(PhotoSpec, user: Int64?)
     case advance(Duration)
+    /// Lets time pass until nothing is left to happen (at most this long).
+    case settle(atMost: Duration)
     case restart
+    /// A second AishaSystem starts on the same database and storage; updates alternate between the two.
+    case secondInstance
     case falFault(FaultRule)
     case telegramFault(TelegramFault)
     case blockBot(user: Int64?)
@@ -161,7 +168,7 @@ public enum StepAction: Sendable {
     /// Steps that need MockFAL (its journal, faults or clock): skipped when an external system talks to FAL itself.
     var needsMockFAL: Bool {
         switch self {
-        case .advance, .restart, .falFault, .postWebhook, .expectFALSubmit, .expectFALCalls, .expectWebhook, .expectFALJob: true
+        case .advance, .settle, .restart, .secondInstance, .falFault, .postWebhook, .expectFALSubmit, .expectFALCalls, .expectWebhook, .expectFALJob: true
         case .send, .tap, .callback, .photos, .telegramFault, .blockBot, .expectMessage, .expectNoMessage, .expectAvatar, .expectLog,
             .expectCredits, .expectTelegramCall, .expectToast:
             false
@@ -174,21 +181,27 @@ public enum StepAction: Sendable {
         case .expectMessage, .expectNoMessage, .expectFALSubmit, .expectFALCalls, .expectAvatar, .expectLog, .expectWebhook, .expectCredits,
             .expectTelegramCall, .expectToast, .expectFALJob:
             true
-        case .send, .tap, .callback, .photos, .advance, .restart, .falFault, .telegramFault, .blockBot, .postWebhook: false
+        case .send, .tap, .callback, .photos, .advance, .settle, .restart, .secondInstance, .falFault, .telegramFault, .blockBot, .postWebhook: false
+        }
+    }
+
+    /// A step that moves the clock.
+    var isAdvance: Bool {
+        switch self {
+        case .advance, .settle: true
+        case .send, .tap, .callback, .photos, .restart, .secondInstance, .falFault, .telegramFault, .blockBot, .postWebhook, .expectMessage, .expectNoMessage,
+            .expectFALSubmit, .expectFALCalls, .expectAvatar, .expectLog, .expectWebhook, .expectCredits, .expectTelegramCall, .expectToast,
+            .expectFALJob:
+            false
         }
     }
 
     /// A user's update the bot answers before the next step runs (not one left running with `background: true`).
-    var isAdvance: Bool {
-        if case .advance = self { return true }
-        return false
-    }
-
     var isForegroundUpdate: Bool {
         switch self {
-        case .send(_, _, let background), .tap(_, _, let background): !background
+        case .send(_, _, let background), .tap(_, _, let background, _): !background
         case .callback, .photos: true
-        case .advance, .restart, .falFault, .telegramFault, .blockBot, .postWebhook, .expectMessage, .expectNoMessage, .expectFALSubmit,
+        case .advance, .settle, .restart, .secondInstance, .falFault, .telegramFault, .blockBot, .postWebhook, .expectMessage, .expectNoMessage, .expectFALSubmit,
             .expectFALCalls, .expectAvatar, .expectLog, .expectWebhook, .expectCredits, .expectTelegramCall, .expectToast, .expectFALJob:
             false
         }

@@ -6,7 +6,7 @@ import Yams
 /// Parses one step: a mapping with exactly one action key.
 enum StepParser {
     static let actions = [
-        "send", "tap", "callback", "photos", "advance", "restart", "fal_fault", "telegram_fault", "block_bot", "post_webhook",
+        "send", "tap", "callback", "photos", "advance", "settle", "restart", "second_instance", "fal_fault", "telegram_fault", "block_bot", "post_webhook",
         "expect_message", "expect_no_message", "expect_fal_submit", "expect_fal_calls", "expect_avatar", "expect_log",
         "expect_webhook", "expect_credits", "expect_telegram_call", "expect_toast", "expect_fal_job",
     ]
@@ -41,8 +41,20 @@ enum StepParser {
             let (text, user, background) = try textAndUser(node, r, key: "text", context: "send", allowBackground: true)
             return .send(text, user: user, background: background)
         case "tap":
-            let (label, user, background) = try textAndUser(node, r, key: "label", context: "tap", allowBackground: true)
-            return .tap(label, user: user, background: background)
+            if node.scalar != nil { return .tap(try r.string(node, "tap"), user: nil, background: false) }
+            let map = try r.mapping(node, "tap", allowed: ["label", "user", "background", "message"], required: ["label"])
+            var choice = MessageChoice.latest
+            if let which = map["message"] {
+                if let index = which.int {
+                    guard index >= 1 else { throw r.fail(which, "tap message: a count from the end starts at 1 (the latest message)") }
+                    choice = .fromEnd(index)
+                } else {
+                    choice = .containing(try r.string(which, "message"))
+                }
+            }
+            return .tap(
+                try r.string(map["label"]!, "tap label"), user: try user(map, r), background: try map["background"].map { try r.bool($0, "background") } ?? false,
+                on: choice)
         case "callback":
             let (data, user, _) = try textAndUser(node, r, key: "data", context: "callback")
             return .callback(data, user: user)
@@ -50,8 +62,12 @@ enum StepParser {
             return try photos(node, r)
         case "advance":
             return .advance(try r.duration(node, "advance"))
+        case "settle":
+            return .settle(atMost: try r.duration(node, "settle"))
         case "restart":
             return .restart
+        case "second_instance":
+            return .secondInstance
         case "fal_fault":
             return .falFault(try faultRule(node, r))
         case "telegram_fault":
