@@ -78,16 +78,18 @@ struct BotHarness: Sendable {
     /// Taps a button of the last bot message to `user` that has buttons, by (part of) its label.
     func tap(_ label: String, as user: TelegramUser = anna, in chat: Int64? = nil) async throws {
         let messages = await telegram.messages(to: chat ?? user.id)
-        guard let data = messages.last(where: { !$0.buttons.isEmpty })?.buttons.first(where: { $0["text"]!.contains(label) })?["callback_data"] else {
+        let keyboard = messages.last(where: { !$0.buttons.isEmpty })
+        guard let data = keyboard?.buttons.first(where: { $0["text"]!.contains(label) })?["callback_data"] else {
             let recent = messages.suffix(3).map(\.text).joined(separator: " | ")
             throw HarnessError("no button '\(label)' in the last keyboard; last messages: \(recent)")
         }
-        try await callback(data, as: user, chat: chat ?? user.id)
+        try await callback(data, as: user, chat: chat ?? user.id, on: keyboard?.id)
     }
 
-    func callback(_ data: String, as user: TelegramUser = anna, chat: Int64? = nil) async throws {
+    /// A tap with `data` on the message `on` (by default one that does not exist: a raw callback).
+    func callback(_ data: String, as user: TelegramUser = anna, chat: Int64? = nil, on messageId: Int64? = nil) async throws {
         let id = await updateIds.next()
-        let message = TelegramMessage(messageId: id, date: 0, chat: TelegramChat(id: chat ?? user.id, type: "private"), from: nil)
+        let message = TelegramMessage(messageId: messageId ?? -id, date: 0, chat: TelegramChat(id: chat ?? user.id, type: "private"), from: nil)
         let query = TelegramCallbackQuery(id: "cb\(id)", from: user, message: message, chatInstance: "ci", data: data)
         await services.conversation.handle(TelegramUpdate(updateId: id, callbackQuery: query))
     }

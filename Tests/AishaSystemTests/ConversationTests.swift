@@ -62,7 +62,12 @@ struct ConversationTests {
             #expect(try await bot.services.store.photos(avatarId: avatar.id).count == 3)
             #expect(avatar.status == .uploading)
             await bot.photos(17, seed: 100)
-            #expect(await bot.lastText().contains("Фото 20/20"))
+            #expect(await bot.lastText().contains("Принято 20 из 10–20"))
+            // One progress message for all of it, edited as photos came: refusals listed there, not one message each.
+            let progress = await bot.telegram.messages(to: 1001).filter { $0.text.hasPrefix("📥 Принято") }
+            #expect(progress.count == 1)
+            #expect(progress.first?.text.contains(Texts.photoDuplicate) == true)
+            #expect(progress.first?.edits == 24)
             await bot.photos(1, seed: 500)
             #expect(await bot.lastText().contains(Texts.photoLimit))
             #expect(try await bot.services.store.photos(avatarId: avatar.id).count == 20)
@@ -112,7 +117,7 @@ struct ConversationTests {
             try await bot.tap("Начать обучение")
             let avatar = try #require(try await bot.avatar())
             try await bot.callback("cancel:\(avatar.id.uuidString.lowercased())")
-            #expect(await bot.lastText() == Texts.cancelled)
+            #expect(await bot.lastText() == Texts.cancelledRefunded(150))
             #expect(await bot.fal.journalEntries().contains { $0.kind == .cancel && $0.httpStatus == 202 })
             #expect(try await bot.avatar()?.status == .cancelled)
             #expect(try await bot.services.store.user(id: 1001)?.balance == 150)

@@ -11,7 +11,7 @@ struct GenerationUnitTests {
     static let everyAction: [CallbackAction] =
         [.createAvatar, .myAvatars, .generate, .confirmGeneration, .gallery, .galleryOf(id)]
         + Gender.allCases.map(CallbackAction.gender) + [TrainingType.portrait, .style].map(CallbackAction.type)
-        + [CallbackAction.photosDone(id), .retrain(id), .startTraining(id), .cancel(id), .generateWith(id), .again(id)]
+        + [CallbackAction.photosDone(id), .retrain(id), .startTraining(id), .cancel(id), .askCancel(id), .keepTraining(id), .generateWith(id), .again(id)]
         + Texts.styles.indices.map(CallbackAction.style) + AspectRatio.allCases.map(CallbackAction.aspect)
         + (1...GenerationRules.maxImages).map(CallbackAction.imageCount)
 

@@ -7,9 +7,13 @@ import SupportKit
 actor RecordingTelegram {
     static let base = "http://telegram.test"
     struct Sent: Sendable {
+        /// Telegram's message_id (its place among everything sent, from 1).
+        var id: Int64 = 0
         var chatId: Int64
         var text: String
         var buttons: [[String: String]]
+        var edits = 0
+        var deleted = false
     }
 
     private(set) var sent: [Sent] = []
@@ -29,7 +33,7 @@ actor RecordingTelegram {
         faults[method, default: []].append((code, description, retryAfter))
     }
 
-    func messages(to chat: Int64) -> [Sent] { sent.filter { $0.chatId == chat } }
+    func messages(to chat: Int64) -> [Sent] { sent.filter { $0.chatId == chat && !$0.deleted } }
 
     func handle(_ request: OutgoingRequest) -> IncomingResponse {
         let path = String(request.url.dropFirst(Self.base.count))
@@ -50,12 +54,23 @@ actor RecordingTelegram {
             }
             return reply(answer, status: code)
         }
+        let buttons = body["reply_markup"]?["inline_keyboard"]?.arrayValue?.flatMap { $0.arrayValue ?? [] }.map {
+            ["text": $0["text"]?.stringValue ?? "", "callback_data": $0["callback_data"]?.stringValue ?? ""]
+        } ?? []
+        let target = (body["message_id"]?.intValue).flatMap { sent.indices.contains($0 - 1) ? $0 - 1 : nil }
         switch method {
+        case "editMessageText", "editMessageReplyMarkup", "deleteMessage":
+            guard let index = target else { return reply(["ok": false, "error_code": 400, "description": "Bad Request: message to edit not found"], status: 400) }
+            if method == "deleteMessage" {
+                sent[index].deleted = true
+            } else {
+                if let text = body["text"]?.stringValue { sent[index].text = text }
+                sent[index].buttons = buttons
+                sent[index].edits += 1
+            }
+            return reply(["ok": true, "result": true])
         case "sendMessage":
-            let buttons = body["reply_markup"]?["inline_keyboard"]?.arrayValue?.flatMap { $0.arrayValue ?? [] }.map {
-                ["text": $0["text"]?.stringValue ?? "", "callback_data": $0["callback_data"]?.stringValue ?? ""]
-            } ?? []
-            sent.append(Sent(chatId: Int64(body["chat_id"]?.intValue ?? 0), text: body["text"]?.stringValue ?? "", buttons: buttons))
+            sent.append(Sent(id: Int64(sent.count + 1), chatId: Int64(body["chat_id"]?.intValue ?? 0), text: body["text"]?.stringValue ?? "", buttons: buttons))
             return reply(["ok": true, "result": ["message_id": .int(sent.count)]])
         case "answerCallbackQuery":
             if let text = body["text"]?.stringValue { toasts.append((text, body["show_alert"] == true)) }

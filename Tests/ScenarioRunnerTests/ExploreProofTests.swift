@@ -21,7 +21,7 @@ struct ExploreProofTests {
             invariant: .outcomeToldOnce),
         Proof(defect: .lostNotifierKick, scenarios: ["happy-portrait-balanced"], invariant: .outcomeToldPromptly),
         Proof(defect: .duplicateWebhookTold, scenarios: ["happy-portrait-balanced"], invariant: .outcomeToldOnce),
-        Proof(defect: .floodWaitNotKept, scenarios: ["happy-portrait-balanced"], invariant: .retryAfterRespected),
+        Proof(defect: .floodWaitNotKept, scenarios: ["photos-album-one-reply", "happy-portrait-balanced"], invariant: .retryAfterRespected),
         Proof(defect: .cancelDropsCompleted, scenarios: ["cancel-while-queued"], invariant: .noOrphanPaidJob),
     ]
 

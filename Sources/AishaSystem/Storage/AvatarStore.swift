@@ -18,6 +18,12 @@ public struct ConversationState: Sendable, Codable, Hashable {
     public var prompt: String?
     public var aspect: AspectRatio?
     public var imageCount: Int?
+    /// The photo upload's progress message (edited as photos arrive) and what it lists as refused (optional: rows
+    /// stored before they existed still decode).
+    public var progressMessageId: Int64?
+    public var refusedPhotos: [String]?
+    /// The photo count the progress message shows (it is edited only when this changes).
+    public var progressCount: Int?
 
     public init(step: Step = .idle, pendingName: String? = nil, pendingGender: Gender? = nil, pendingType: TrainingType? = nil, avatarId: UUID? = nil) {
         self.step = step

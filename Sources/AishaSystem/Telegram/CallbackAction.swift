@@ -10,7 +10,12 @@ public enum CallbackAction: Sendable, Hashable {
     case photosDone(UUID)
     case retrain(UUID)
     case startTraining(UUID)
+    /// Cancels at once (an avatar not yet training costs nothing; a running training after `askCancel`).
     case cancel(UUID)
+    /// Asks before a running training is cancelled, saying whether the credits come back.
+    case askCancel(UUID)
+    /// The answer "no" to `askCancel`: the training goes on.
+    case keepTraining(UUID)
     /// Generation: the menu's entry, then the avatar, a ready style, the shape, the number of images, the confirmation.
     case generate
     case generateWith(UUID)
@@ -36,6 +41,8 @@ public enum CallbackAction: Sendable, Hashable {
         case .retrain(let id): "retrain:\(Self.key(id))"
         case .startTraining(let id): "go:\(Self.key(id))"
         case .cancel(let id): "cancel:\(Self.key(id))"
+        case .askCancel(let id): "cancel?:\(Self.key(id))"
+        case .keepTraining(let id): "keep:\(Self.key(id))"
         case .generate: "menu:generate"
         case .generateWith(let id): "gen:\(Self.key(id))"
         case .style(let index): "gs:\(index)"
@@ -64,6 +71,8 @@ public enum CallbackAction: Sendable, Hashable {
         case ("retrain", let id?): self = .retrain(id)
         case ("go", let id?): self = .startTraining(id)
         case ("cancel", let id?): self = .cancel(id)
+        case ("cancel?", let id?): self = .askCancel(id)
+        case ("keep", let id?): self = .keepTraining(id)
         case ("gen", let id?): self = .generateWith(id)
         case ("gs", _): guard let index = Int(argument) else { return nil }; self = .style(index)
         case ("ga", _): guard let aspect = AspectRatio(token: argument) else { return nil }; self = .aspect(aspect)
@@ -75,6 +84,16 @@ public enum CallbackAction: Sendable, Hashable {
     }
 
     private static func key(_ id: UUID) -> String { id.uuidString.lowercased() }
+
+    /// A step of a conversation: once it is taken, the keyboard it was tapped on is removed (a menu stays).
+    var finishesStep: Bool {
+        switch self {
+        case .gender, .type, .photosDone, .retrain, .startTraining, .cancel, .askCancel, .keepTraining, .generateWith, .style, .aspect, .imageCount,
+            .confirmGeneration:
+            true
+        case .createAvatar, .myAvatars, .generate, .again, .gallery, .galleryOf: false
+        }
+    }
 }
 
 extension Button {

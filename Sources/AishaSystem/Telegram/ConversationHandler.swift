@@ -22,6 +22,8 @@ public struct ConversationHandler: Sendable {
     let time: TimeSource
     let logger: Logger
     var defects: Set<InjectedDefect> = []
+    /// What this instance last sent each photo progress message as.
+    let shownProgress = ShownProgress()
 
     public func handle(_ update: TelegramUpdate) async {
         do {
@@ -65,25 +67,33 @@ public struct ConversationHandler: Sendable {
             }
         case .uploadingPhotos:
             guard let avatarId = state.avatarId, message.photo != nil || message.document != nil else {
+                try await progress.close(chat: chat, userId: user.id)
                 return try await reply(chat, Texts.expectingPhotos)
             }
+            var refusal: String?
             do {
-                let count = try await photos.accept(message, avatarId: avatarId)
-                let (text, buttons) = Texts.photoAccepted(count: count, avatarId: avatarId)
-                try await telegram.sendMessage(chatId: chat, text: text, buttons: buttons)
+                _ = try await photos.accept(message, avatarId: avatarId)
             } catch AishaError.photoRejected(let why) {
                 logger.info("photo refused: \(why)", metadata: ["avatar_id": "\(avatarId)"])
-                try await reply(chat, Texts.photoRejected(why))
+                refusal = message.document?.fileName.map { "\($0): \(why)" } ?? why
             } catch AishaError.tooManyPhotos {
-                try await telegram.sendMessage(
-                    chatId: chat, text: Texts.photoRejected(Texts.photoLimit), buttons: [[Button("✅ Готово", .photosDone(avatarId))]])
+                refusal = Texts.photoLimit
             }
+            try await progress.show(chat: chat, userId: user.id, avatarId: avatarId, refusal: refusal)
         case .awaitingPrompt:
             try await promptReceived(message.text ?? "", chat: chat, user: user, state: state)
         default:
             try await reply(chat, message.photo != nil || message.document != nil ? Texts.notExpectingPhotos : Texts.unknownText)
         }
     }
+
+    /// Moves the conversation on from the state the tap was handled in: of two taps at once (a double tap, two
+    /// instances) one moves on and the other is stale, answered by a toast.
+    func claim(_ userId: Int64, from state: ConversationState, to next: ConversationState) async throws {
+        guard next != state, try await store.advanceConversation(userId: userId, from: state, to: next, now: time.now()) else { throw AishaError.staleButton }
+    }
+
+    var progress: PhotoProgress { PhotoProgress(store: store, telegram: telegram, time: time, shown: shownProgress) }
 
     struct NameProblem: Error { let reason: String }
 
@@ -111,6 +121,7 @@ public struct ConversationHandler: Sendable {
         let data = callback.data ?? ""
         do {
             guard let action = CallbackAction(data: data) else { throw AishaError.staleButton }
+            var toast: String?
             switch action {
             case .createAvatar:
                 state = ConversationState(step: .awaitingName)
@@ -120,9 +131,10 @@ public struct ConversationHandler: Sendable {
                 try await listAvatars(chat: chat, userId: user.id)
             case .gender(let gender):
                 guard state.step == .awaitingGender else { throw AishaError.staleButton }
-                state.pendingGender = gender
-                state.step = .awaitingType
-                try await store.saveConversation(userId: user.id, state, now: time.now())
+                var next = state
+                next.pendingGender = gender
+                next.step = .awaitingType
+                try await claim(user.id, from: state, to: next)
                 try await telegram.sendMessage(chatId: chat, text: Texts.askType, buttons: Texts.typeButtons)
             case .type(let type):
                 guard state.step == .awaitingType, let name = state.pendingName,
@@ -140,6 +152,8 @@ public struct ConversationHandler: Sendable {
                 else { throw AishaError.staleButton }
                 let count = try await store.photos(avatarId: avatar.id).count
                 guard count >= TrainingRules.minPhotos else { throw AishaError.notEnoughPhotos(have: count) }
+                let confirming = ConversationState(step: .confirming, pendingType: avatar.trainingType ?? state.pendingType, avatarId: avatar.id)
+                try await claim(user.id, from: state, to: confirming)
                 let ready = try await store.updateAvatar(id: avatar.id, now: time.now()) { $0.status = .readyForTraining }
                 try await showSummary(ready, chat: chat, user: user.id, state: &state)
             case .retrain(let id):
@@ -157,20 +171,29 @@ public struct ConversationHandler: Sendable {
             case .cancel(let id):
                 let avatar = try await ownedAvatar(id, user: user.id)
                 try await cancel(avatar, chat: chat, user: user.id)
+            case .askCancel(let id):
+                let avatar = try await ownedAvatar(id, user: user.id)
+                guard avatar.status == .training else { throw AishaError.staleButton }
+                let (text, buttons) = Texts.askCancel(avatar, refund: try await charged(avatar))
+                try await telegram.sendMessage(chatId: chat, text: text, buttons: buttons)
+            case .keepTraining:
+                toast = Texts.trainingGoesOn
             case .generate, .generateWith, .style, .aspect, .imageCount, .confirmGeneration, .again, .gallery, .galleryOf:
                 try await handleGeneration(action, chat: chat, user: user, state: state)
             }
-            try? await telegram.answerCallbackQuery(id: callback.id)
+            try? await telegram.answerCallbackQuery(id: callback.id, text: toast, chat: chat)
+            // The step is taken: its keyboard goes, so an old button cannot be tapped by mistake.
+            if action.finishesStep, let message = callback.message { try? await telegram.removeButtons(chatId: chat, messageId: message.messageId) }
         } catch AishaError.trainingCancelled {
             logger.info("training start ended: the user cancelled it", metadata: ["user_id": "\(user.id)"])
-            try? await telegram.answerCallbackQuery(id: callback.id)
+            try? await telegram.answerCallbackQuery(id: callback.id, chat: chat)
         } catch let error as AishaError {
             logger.info("button refused: \(error)", metadata: ["user_id": "\(user.id)", "data": "\(data)"])
             switch Self.refusal(error) {
             case .toast(let alert):
-                try? await telegram.answerCallbackQuery(id: callback.id, text: Self.message(for: error), alert: alert)
+                try? await telegram.answerCallbackQuery(id: callback.id, text: Self.message(for: error), alert: alert, chat: chat)
             case .message:
-                try? await telegram.answerCallbackQuery(id: callback.id)
+                try? await telegram.answerCallbackQuery(id: callback.id, chat: chat)
                 try await telegram.sendMessage(chatId: chat, text: Self.message(for: error), buttons: Self.buttons(for: error, action: CallbackAction(data: data)))
             }
         }
@@ -215,7 +238,15 @@ public struct ConversationHandler: Sendable {
             try await store.updateAvatar(id: avatar.id, now: time.now()) { $0.status = .cancelled }
         }
         try await store.saveConversation(userId: user, ConversationState(), now: time.now())
-        try await telegram.sendMessage(chatId: chat, text: Texts.cancelled, buttons: Texts.mainMenuButtons)
+        let refunded = avatar.status == .training ? try await charged(avatar) : 0
+        try await telegram.sendMessage(chatId: chat, text: refunded > 0 ? Texts.cancelledRefunded(refunded) : Texts.cancelled, buttons: Texts.mainMenuButtons)
+    }
+
+    /// The credits the avatar's current training attempt was charged (what a cancel gives back).
+    private func charged(_ avatar: Avatar) async throws -> Int {
+        try await store.ledger(userId: avatar.ownerId)
+            .filter { $0.avatarId == avatar.id && $0.attempt == avatar.trainingAttempt && $0.kind == .charge }
+            .reduce(0) { $0 - $1.amount }
     }
 
     func ownedAvatar(_ id: UUID, user: Int64) async throws -> Avatar {
@@ -226,7 +257,8 @@ public struct ConversationHandler: Sendable {
 
     private func listAvatars(chat: Int64, userId: Int64) async throws {
         let avatars = try await store.avatars(ownerId: userId)
-        try await telegram.sendMessage(chatId: chat, text: avatars.isEmpty ? Texts.noAvatars : Texts.avatarList(avatars), buttons: Texts.mainMenuButtons)
+        try await telegram.sendMessage(
+            chatId: chat, text: avatars.isEmpty ? Texts.noAvatars : Texts.avatarList(avatars), buttons: Texts.avatarListButtons(avatars))
     }
 
     func reply(_ chat: Int64, _ text: String) async throws {

@@ -3,7 +3,6 @@ import Foundation
 /// The generation conversation: avatar → prompt (text or a ready style) → shape → number of images → cost → generate.
 extension ConversationHandler {
     func handleGeneration(_ action: CallbackAction, chat: Int64, user: User, state: ConversationState) async throws {
-        var state = state
         switch action {
         case .generate:
             let ready = try await store.avatars(ownerId: user.id).filter { $0.status == .completed }
@@ -15,25 +14,27 @@ extension ConversationHandler {
         case .generateWith(let id):
             let avatar = try await ownedAvatar(id, user: user.id)
             guard avatar.status == .completed else { throw AishaError.avatarNotReady(avatar.status) }
-            try await store.saveConversation(userId: user.id, ConversationState(step: .awaitingPrompt, avatarId: avatar.id), now: time.now())
+            try await claim(user.id, from: state, to: ConversationState(step: .awaitingPrompt, avatarId: avatar.id))
             try await telegram.sendMessage(chatId: chat, text: Texts.askPrompt(avatar), buttons: Texts.styleButtons)
         case .style(let index):
             guard state.step == .awaitingPrompt, Texts.styles.indices.contains(index) else { throw AishaError.staleButton }
             try await promptReceived(Texts.styles[index].prompt, chat: chat, user: user, state: state)
         case .aspect(let aspect):
             guard state.step == .awaitingAspect else { throw AishaError.staleButton }
-            state.aspect = aspect
-            state.step = .awaitingCount
-            try await store.saveConversation(userId: user.id, state, now: time.now())
+            var next = state
+            next.aspect = aspect
+            next.step = .awaitingCount
+            try await claim(user.id, from: state, to: next)
             try await telegram.sendMessage(chatId: chat, text: Texts.askCount, buttons: Texts.countButtons)
         case .imageCount(let count):
             guard state.step == .awaitingCount, (1...GenerationRules.maxImages).contains(count), let id = state.avatarId, let prompt = state.prompt,
                 let aspect = state.aspect
             else { throw AishaError.staleButton }
             let avatar = try await ownedAvatar(id, user: user.id)
-            state.imageCount = count
-            state.step = .confirmingGeneration
-            try await store.saveConversation(userId: user.id, state, now: time.now())
+            var next = state
+            next.imageCount = count
+            next.step = .confirmingGeneration
+            try await claim(user.id, from: state, to: next)
             let balance = try await store.user(id: user.id)?.balance ?? 0
             try await telegram.sendMessage(
                 chatId: chat,
@@ -60,7 +61,7 @@ extension ConversationHandler {
         case .galleryOf(let id):
             let avatar = try await ownedAvatar(id, user: user.id)
             try await showGallery(avatar, chat: chat)
-        case .createAvatar, .myAvatars, .gender, .type, .photosDone, .retrain, .startTraining, .cancel:
+        case .createAvatar, .myAvatars, .gender, .type, .photosDone, .retrain, .startTraining, .cancel, .askCancel, .keepTraining:
             throw AishaError.staleButton
         }
     }
@@ -83,14 +84,14 @@ extension ConversationHandler {
 
     /// A prompt typed (or a style picked) while one is awaited: checked, then the shape is asked.
     func promptReceived(_ text: String, chat: Int64, user: User, state: ConversationState) async throws {
-        var state = state
+        var next = state
         do {
-            state.prompt = try GenerationService.validate(text)
+            next.prompt = try GenerationService.validate(text)
         } catch let error as AishaError {
             return try await reply(chat, Self.message(for: error))
         }
-        state.step = .awaitingAspect
-        try await store.saveConversation(userId: user.id, state, now: time.now())
+        next.step = .awaitingAspect
+        try await claim(user.id, from: state, to: next)
         try await telegram.sendMessage(chatId: chat, text: Texts.askAspect, buttons: Texts.aspectButtons)
     }
 }

@@ -57,11 +57,12 @@ public struct TelegramClient: Sendable {
 
     /// Calls a method with a JSON body; returns `result`. During a flood wait Telegram gave for the chat, the call
     /// is not sent: it fails at once with the seconds still to wait (sending would only be refused, and lengthen it).
-    public func call(_ method: String, _ parameters: [String: JSONValue] = [:], timeout: Duration = .seconds(30)) async throws -> JSONValue {
+    /// `chat` names the chat of a call whose parameters do not (a tap's answer), for its flood wait.
+    public func call(_ method: String, _ parameters: [String: JSONValue] = [:], timeout: Duration = .seconds(30), chat: Int64? = nil) async throws -> JSONValue {
         let request = OutgoingRequest(
             method: "POST", url: "\(baseURL)/bot\(token)/\(method)", headers: [("Content-Type", "application/json")],
             body: try JSONValue.object(parameters).jsonData(), timeout: timeout, maxResponseBytes: 8 * 1024 * 1024)
-        return try await send(request, method: method, chat: parameters["chat_id"]?.intValue.map(Int64.init))
+        return try await send(request, method: method, chat: chat ?? parameters["chat_id"]?.intValue.map(Int64.init))
     }
 
     /// Calls a method with files: a multipart/form-data body of `fields` and `files` (field name, file name, bytes).
@@ -147,11 +148,29 @@ public struct TelegramClient: Sendable {
         return Int64(result["message_id"]?.intValue ?? 0)
     }
 
-    public func answerCallbackQuery(id: String, text: String? = nil, alert: Bool = false) async throws {
+    /// Replaces a message's text and keyboard (no buttons: the keyboard is removed). Unchanged content is no error.
+    public func editMessage(chatId: Int64, messageId: Int64, text: String, buttons: [[Button]]) async throws {
+        var parameters = Self.messageParameters(chatId: chatId, text: text, buttons: buttons)
+        parameters["message_id"] = .int(Int(messageId))
+        do { _ = try await callRetrying("editMessageText", parameters) } catch TelegramError.notModified {}
+    }
+
+    /// Removes a message's inline keyboard (a step that is done), so its buttons cannot be tapped by mistake.
+    public func removeButtons(chatId: Int64, messageId: Int64) async throws {
+        let parameters: [String: JSONValue] = ["chat_id": .int(Int(chatId)), "message_id": .int(Int(messageId)), "reply_markup": ["inline_keyboard": []]]
+        do { _ = try await call("editMessageReplyMarkup", parameters) } catch TelegramError.notModified {}
+    }
+
+    public func deleteMessage(chatId: Int64, messageId: Int64) async throws {
+        _ = try await call("deleteMessage", ["chat_id": .int(Int(chatId)), "message_id": .int(Int(messageId))])
+    }
+
+    /// Answers a tap in `chat` (during that chat's flood wait the answer is not sent: Telegram would refuse it).
+    public func answerCallbackQuery(id: String, text: String? = nil, alert: Bool = false, chat: Int64? = nil) async throws {
         var parameters: [String: JSONValue] = ["callback_query_id": .string(id)]
         if let text { parameters["text"] = .string(String(text.prefix(200))) }
         if alert { parameters["show_alert"] = true }
-        _ = try await call("answerCallbackQuery", parameters)
+        _ = try await call("answerCallbackQuery", parameters, chat: chat)
     }
 
     public func getUpdates(offset: Int64?, timeout: Int, limit: Int = 100) async throws -> [TelegramUpdate] {

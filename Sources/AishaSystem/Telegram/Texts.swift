@@ -33,11 +33,19 @@ public enum Texts {
             + "JPEG, PNG или WebP, не меньше \(TrainingRules.minShortSide) px по короткой стороне, до 20 МБ."
     }
 
-    public static func photoAccepted(count: Int, avatarId: UUID) -> (String, [[Button]]) {
-        if count >= TrainingRules.minPhotos {
-            return ("Фото \(count)/\(TrainingRules.maxPhotos) принято. Можно продолжить или нажать «Готово».", [[Button("✅ Готово", .photosDone(avatarId))]])
+    /// The one progress message of a photo upload: the count, what was refused, and "Готово" once there are enough.
+    public static func photoProgress(count: Int, refused: [String], avatarId: UUID) -> (String, [[Button]]) {
+        let (minimum, maximum) = (TrainingRules.minPhotos, TrainingRules.maxPhotos)
+        var lines = ["📥 Принято \(count) из \(minimum)–\(maximum) фото."]
+        if count < minimum {
+            lines.append("Нужно ещё минимум \(minimum - count).")
+        } else if count < maximum {
+            lines.append("Можно добавить ещё или нажать «Готово».")
+        } else {
+            lines.append("Это максимум: нажмите «Готово».")
         }
-        return ("Фото \(count)/\(TrainingRules.maxPhotos) принято. Нужно ещё минимум \(TrainingRules.minPhotos - count).", [])
+        if !refused.isEmpty { lines.append("\nНе принято (загруженные фото сохранены):\n" + refused.map { "❌ \($0)" }.joined(separator: "\n")) }
+        return (lines.joined(separator: "\n"), count >= minimum ? [[Button("✅ Готово", .photosDone(avatarId))]] : [])
     }
 
     public static func photoRejected(_ why: String) -> String { "❌ Фото не принято: \(why). Уже загруженные фото сохранены." }
@@ -76,7 +84,7 @@ public enum Texts {
     /// "Training started", queued when FAL's request id is stored — before any outcome of that attempt can be.
     public static func startedNotice(_ avatar: Avatar, type: TrainingType, attempt: Int) -> NotificationDraft {
         NotificationDraft(
-            chatId: avatar.ownerId, text: trainingStarted(avatar: avatar, type: type),
+            chatId: avatar.ownerId, text: trainingStarted(avatar: avatar, type: type), buttons: [[Button("❌ Отменить обучение", .askCancel(avatar.id))]],
             dedupeKey: "started:\(avatar.id.uuidString.lowercased()):\(attempt)")
     }
 
@@ -108,6 +116,14 @@ public enum Texts {
     public static let staleButton = "Эта кнопка устарела. Откройте меню: /start"
     public static func notEnoughPhotos(_ have: Int) -> String { "Загружено \(have) фото, нужно не меньше \(TrainingRules.minPhotos)." }
     public static let cancelled = "Аватар отменён."
+    public static func askCancel(_ avatar: Avatar, refund: Int) -> (String, [[Button]]) {
+        (
+            "Отменить обучение аватара «\(avatar.name)»? Списанные \(refund) кредитов вернутся на баланс.",
+            [[Button("✅ Да, отменить", .cancel(avatar.id)), Button("↩️ Нет, продолжить", .keepTraining(avatar.id))]]
+        )
+    }
+    public static let trainingGoesOn = "Обучение продолжается"
+    public static func cancelledRefunded(_ refund: Int) -> String { "Обучение отменено, \(refund) кредитов возвращены на баланс." }
     public static func cancelTooLate(_ avatar: Avatar) -> String {
         "Обучение аватара «\(avatar.name)» уже завершилось, отменить его нельзя. Результат придёт в ближайшее время."
     }
@@ -115,6 +131,11 @@ public enum Texts {
 
     public static func avatarList(_ avatars: [Avatar]) -> String {
         "Ваши аватары:\n" + avatars.map { "• \($0.name) — \($0.trainingType.map(typeLabel) ?? "?"), \(statusLabel($0.status))" }.joined(separator: "\n")
+    }
+
+    /// "Мои аватары": a cancel button for each training, then the menu.
+    public static func avatarListButtons(_ avatars: [Avatar]) -> [[Button]] {
+        avatars.filter { $0.status == .training }.map { [Button("❌ Отменить «\($0.name)»", .askCancel($0.id))] } + mainMenuButtons
     }
 
     public static func typeLabel(_ type: TrainingType) -> String { type == .style ? "🎨 Художественный" : "🎭 Портретный" }

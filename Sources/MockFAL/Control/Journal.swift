@@ -40,6 +40,8 @@ public struct JournalEntry: Sendable, Codable, Hashable {
     public var verdict: Verdict?
     public var problems: [ValidationProblem]?
     public var webhookURL: String?
+    /// Its place in the run's one sequence of events (reports; not on the wire).
+    public var order = EventOrder.next()
 
     enum CodingKeys: String, CodingKey {
         case seq, time, method, path, kind, appId = "app_id", requestId = "request_id", httpStatus = "http_status"

@@ -121,6 +121,8 @@ public struct WebhookAttempt: Sendable, Codable, Hashable {
     public var outcome: String
     public var httpStatus: Int?
     public var error: String?
+    /// Its place in the run's one sequence of events (reports; not on the wire).
+    public var order = EventOrder.next()
 
     enum CodingKeys: String, CodingKey {
         case time, copy, attempt, outcome, httpStatus = "http_status", error

@@ -58,10 +58,12 @@ public enum Perturbation: Sendable, Hashable, CustomStringConvertible {
         if chance(0.4) {
             let step = pick(0...(steps.count - 1))
             let wait = pick(1...10)
+            // The bot's sends: new messages, and the edits of its progress message.
+            let method = chance(0.75) ? "sendMessage" : "editMessageText"
             let fault =
                 chance(0.7)
-                ? TelegramFault(method: "sendMessage", code: 429, description: "Too Many Requests: retry after \(wait)", retryAfter: wait)
-                : TelegramFault(method: "sendMessage", code: 502, description: "Bad Gateway")
+                ? TelegramFault(method: method, code: 429, description: "Too Many Requests: retry after \(wait)", retryAfter: wait)
+                : TelegramFault(method: method, code: 502, description: "Bad Gateway")
             schedule.append(.telegramFault(fault, beforeStep: step))
         }
         // A restart waits for the updates still being handled: none may be waiting on the clock (a background tap).

@@ -3,14 +3,28 @@ import Foundation
 import MockFAL
 import SupportKit
 
-/// One entry of a scenario's timeline (HTML report).
+/// One entry of a scenario's timeline (the reports), in the run's one order of events.
 public struct TimelineEvent: Sendable, Hashable {
     public enum Kind: String, Sendable, Hashable {
-        case user, bot, fal, webhook, state, clock, system, failure
+        /// The chat: what a user did, what the bot sent, edited or answered to a tap.
+        case user, bot, edit, toast
+        /// The side lane: FAL, webhooks, stored state, the clock, the system, and where a step failed.
+        case fal, webhook, state, clock, system, failure
     }
     public var time: Date
     public var kind: Kind
     public var text: String
+    /// The chat a bot event went to.
+    public var chat: Int64?
+    /// The keyboard a bot message or edit carries.
+    public var buttons: [String] = []
+    public var order = EventOrder.next()
+
+    /// One line for the console: a bot message with its chat and keyboard.
+    public var line: String {
+        let keyboard = buttons.isEmpty ? "" : "  [\(buttons.joined(separator: " | "))]"
+        return "\(chat.map { "→ \($0): " } ?? "")\(text)\(keyboard)"
+    }
 }
 
 /// How a scenario ended.
@@ -150,6 +164,11 @@ public enum ScenarioRunner {
         if outcome == .passed {
             do {
                 violations = try await Invariants.check(environment, executor)
+                // On real time a webhook may still be on its way when the steps end: judged once it had 5 s to land.
+                if !violations.isEmpty, !environment.time.isVirtual {
+                    try await Task.sleep(for: .seconds(5))
+                    violations = try await Invariants.check(environment, executor)
+                }
                 if !violations.isEmpty {
                     executor.note(.failure, "invariants broken: \(violations.map(\.description).joined(separator: "; "))")
                     outcome = .failed(

@@ -48,6 +48,14 @@ extension TelegramWorld {
             answer = sendAlbum(params)
         case "editmessagetext", "editmessagereplymarkup":
             answer = edit(params, textOnly: method == "editmessagereplymarkup" ? false : true)
+        case "deletemessage":
+            let id = params["message_id"]?.intValue.map(Int64.init)
+            if let index = messages.firstIndex(where: { $0.messageId == id && $0.chatId == Int64(params["chat_id"]?.intValue ?? 0) }) {
+                messages.remove(at: index)
+                answer = ok(true)
+            } else {
+                answer = error(400, "Bad Request: message to delete not found")
+            }
         case "answercallbackquery":
             let id = params["callback_query_id"]?.stringValue ?? ""
             answer = callbackQueries[id] != nil ? ok(true) : error(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
@@ -207,6 +215,7 @@ extension TelegramWorld {
             BotAPICall(
                 time: time.now(), method: method, status: answer.0, description: answer.1["description"]?.stringValue, chatId: chat, cause: cause,
                 text: (params["text"] ?? params["caption"])?.stringValue,
+                buttons: (try? Self.keyboard(params["reply_markup"]).get())?.flatMap { $0.map(\.text) },
                 alert: params["show_alert"].map { $0 == true || $0.stringValue == "true" }))
         return answer
     }

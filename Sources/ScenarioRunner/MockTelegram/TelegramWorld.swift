@@ -42,6 +42,10 @@ public struct BotAPICall: Sendable, Hashable, Codable {
     public var cause: Cause = .ran
     /// The text (or caption) a send or edit carried, or a tap's toast.
     public var text: String?
+    /// The keyboard a send or edit carried.
+    public var buttons: [String]?
+    /// Its place in the run's one sequence of events.
+    public var order = EventOrder.next()
     /// `answerCallbackQuery` with `show_alert`.
     public var alert: Bool?
 }

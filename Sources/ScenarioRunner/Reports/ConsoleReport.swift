@@ -33,7 +33,7 @@ public enum ConsoleReport {
                 let messages = result.timeline.filter { $0.kind == .bot }.suffix(4)
                 if !messages.isEmpty {
                     text.append("  last bot messages:")
-                    text.append(contentsOf: messages.map { "    \($0.text.prefix(200).replacingOccurrences(of: "\n", with: " ⏎ "))" })
+                    text.append(contentsOf: messages.map { "    \($0.line.prefix(200).replacingOccurrences(of: "\n", with: " ⏎ "))" })
                 }
                 // Every FAL call (status polls and cancels with their answers) and webhook attempt, repeats collapsed.
                 let fal = collapsed(result.timeline.filter { $0.kind == .fal || $0.kind == .webhook }.map { "\($0.kind.rawValue): \($0.text.prefix(200))" })
