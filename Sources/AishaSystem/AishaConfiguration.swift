@@ -63,6 +63,8 @@ public struct AishaConfiguration: Sendable {
     /// How long a training whose submit may have reached FAL (no request id stored) waits for its webhook.
     public var submissionTimeout: TimeInterval = 3 * 3600
     public var logLevel = Logger.Level.info
+    /// `LOG_FORMAT`: lines for people, or one JSON object per line for journald/Loki.
+    public var logFormat = LogFormat.text
     /// Bugs put back for tests that show the harness finds them; never set from the environment.
     public var injectedDefects: Set<InjectedDefect> = []
     public var role = ServerRole.all
@@ -120,6 +122,7 @@ public struct AishaConfiguration: Sendable {
         configuration.awsAccessKeyId = values["AWS_ACCESS_KEY_ID"]
         configuration.awsSecretAccessKey = values["AWS_SECRET_ACCESS_KEY"]
         configuration.logLevel = try parsed("LOG_LEVEL") { Logger.Level(rawValue: $0.lowercased()) } ?? .info
+        configuration.logFormat = try parsed("LOG_FORMAT") { LogFormat(rawValue: $0.lowercased()) } ?? .text
         if configuration.telegramMode == .webhook, configuration.telegramWebhookSecret == nil {
             throw ConfigurationError(description: "missing TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_MODE=webhook")
         }

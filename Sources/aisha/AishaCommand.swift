@@ -30,11 +30,16 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("aisha: \(error.description)\n".utf8))
             throw ExitCode(78)  // EX_CONFIG
         }
-        let logLevel = configuration.logLevel
+        let (logLevel, logFormat) = (configuration.logLevel, configuration.logFormat)
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = logLevel
-            return handler
+            switch logFormat {
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = logLevel
+                return handler
+            case .json:
+                return JSONLogHandler(label: label, level: logLevel)
+            }
         }
         let app = try await buildApplication(configuration)
         try await app.runService()

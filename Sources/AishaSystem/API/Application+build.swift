@@ -24,6 +24,7 @@ public func buildApplication(
         _ = try await services.store.setting("health")
         return Response.json(["status": "ok"])
     }
+    router.get("health/ready") { _, _ in try await readiness(services) }
     let configuration = services.configuration
     if configuration.role.runsAPI {
         StatusUpdateRoute.add(to: router, services: services)
@@ -83,4 +84,22 @@ extension Response {
         let data = (try? body.jsonData()) ?? Data("null".utf8)
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
+}
+
+/// `GET /health/ready`: 200 when the database answers and the object store takes a write, else 503 naming what is
+/// down (a load balancer stops sending traffic; `/health` stays the liveness check).
+func readiness(_ services: AishaServices) async throws -> Response {
+    var down: [String: JSONValue] = [:]
+    do {
+        _ = try await services.store.setting("health")
+    } catch {
+        down["database"] = .string(String(describing: error))
+    }
+    do {
+        try await services.objects.put(Data("ready".utf8), key: "health/ready")
+    } catch {
+        down["object_store"] = .string(String(describing: error))
+    }
+    guard down.isEmpty else { return Response.json(["status": "not_ready", "down": .object(down)], status: .serviceUnavailable) }
+    return Response.json(["status": "ready"])
 }

@@ -15,6 +15,11 @@ public final class SQLiteAvatarStore: AvatarStore {
         try Self.migrator.migrate(writer)
     }
 
+    /// Closes the database: later calls fail (a restart opens it again).
+    public func close() async {
+        try? writer.close()
+    }
+
     /// A private in-memory database (tests).
     public init() throws {
         writer = try DatabaseQueue()
