@@ -18,6 +18,8 @@ public struct AishaServices: Sendable {
     public let conversation: ConversationHandler
     public let time: TimeSource
     public let logger: Logger
+    /// This instance's metrics (`GET /metrics`).
+    public let metrics: AishaMetrics
     /// The URL FAL reaches this server at.
     public var endpoint: PublicEndpoint { signer.endpoint }
     let verifier: WebhookVerifier
@@ -41,20 +43,23 @@ public struct AishaServices: Sendable {
         let defects = configuration.injectedDefects
         var telegram = TelegramClient(baseURL: configuration.telegramAPIBaseURL, token: configuration.telegramBotToken, transport: transport, time: time)
         telegram.keepsFloodWaits = !defects.contains(.floodWaitNotKept)
-        let fal = FALClient(baseURL: configuration.falQueueBaseURL, key: configuration.falKey, transport: transport)
+        let metrics = AishaMetrics()
+        telegram.metrics = metrics
+        var fal = FALClient(baseURL: configuration.falQueueBaseURL, key: configuration.falKey, transport: transport)
+        fal.metrics = metrics
         let endpoint = PublicEndpoint(configured: configuration.publicBaseURL, host: configuration.host, port: configuration.port)
         let signer = ArchiveURLSigner(secret: configuration.archiveURLSecret, endpoint: endpoint)
         let notifier = Notifier(store: store, objects: objects, telegram: telegram, time: time, logger: logger)
         let training = TrainingService(
             store: store, objects: objects, fal: fal, signer: signer, notifier: notifier,
             settings: TrainingSettings(cost: configuration.avatarCreationCost, styleTrainer: configuration.styleTrainer, endpoint: endpoint),
-            time: time, logger: logger, defects: defects, checkpoint: checkpoint)
-        let results = ResultHandler(store: store, notifier: notifier, time: time, logger: logger, defects: defects)
+            time: time, logger: logger, metrics: metrics, defects: defects, checkpoint: checkpoint)
+        let results = ResultHandler(store: store, notifier: notifier, time: time, logger: logger, metrics: metrics, defects: defects)
         let generation = GenerationService(
             store: store, objects: objects, fal: fal, telegram: telegram, notifier: notifier, transport: transport,
             settings: GenerationSettings(unitCost: configuration.generationCost, endpoint: endpoint), time: time, logger: logger)
         let poller = TrainingPoller(
-            store: store, fal: fal, results: results, generations: generation, time: time, logger: logger, interval: configuration.pollInterval,
+            store: store, fal: fal, results: results, metrics: metrics, generations: generation, time: time, logger: logger, interval: configuration.pollInterval,
             staleAfter: configuration.staleAfter, submissionTimeout: configuration.submissionTimeout)
         let conversation = ConversationHandler(
             store: store, telegram: telegram, photos: PhotoIntake(store: store, objects: objects, telegram: telegram, time: time),
@@ -64,7 +69,7 @@ public struct AishaServices: Sendable {
         let verifier = WebhookVerifier(keys: JWKSCache(url: configuration.falJWKSURL, transport: transport, time: time), time: time)
         return AishaServices(
             configuration: configuration, store: store, objects: objects, telegram: telegram, fal: fal, training: training, generation: generation,
-            results: results, notifier: notifier, poller: poller, conversation: conversation, time: time, logger: logger,
+            results: results, notifier: notifier, poller: poller, conversation: conversation, time: time, logger: logger, metrics: metrics,
             verifier: verifier, signer: signer)
     }
 

@@ -25,6 +25,13 @@ public func buildApplication(
         return Response.json(["status": "ok"])
     }
     router.get("health/ready") { _, _ in try await readiness(services) }
+    router.get("metrics") { _, _ in
+        // The outbox and the ledger are read now; the counters are kept as things happen.
+        if let stats = try? await services.store.operationalStats(now: services.time.now()) { services.metrics.record(stats) }
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: services.metrics.exposition())))
+    }
     let configuration = services.configuration
     if configuration.role.runsAPI {
         StatusUpdateRoute.add(to: router, services: services)

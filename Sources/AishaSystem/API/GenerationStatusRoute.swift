@@ -18,15 +18,22 @@ enum GenerationStatusRoute {
                 report = try GenerationReport.webhook(json)
             } catch {
                 logger.warning("generation webhook refused: \(error)")
+                services.metrics.webhook(.invalidBody)
                 return Response.json(["detail": .string("\(error)")], status: .unprocessableContent)
             }
             logger[metadataKey: "request_id"] = "\(report.requestId)"
             logger.info("generation WEBHOOK received")
             let id = request.uri.queryParameters["generation_id"].flatMap { UUID(uuidString: String($0)) }
             switch try await services.generation.apply(report, generationId: id) {
-            case .applied(let status): return Response.json(["status": "processed", "generation_status": .string(status.rawValue)])
-            case .alreadyFinal: return Response.json(["status": "already_processed"])
-            case .unknown: return Response.json(["detail": .string("no generation with request_id \(report.requestId)")], status: .notFound)
+            case .applied(let status):
+                services.metrics.webhook(.applied)
+                return Response.json(["status": "processed", "generation_status": .string(status.rawValue)])
+            case .alreadyFinal:
+                services.metrics.webhook(.duplicate)
+                return Response.json(["status": "already_processed"])
+            case .unknown:
+                services.metrics.webhook(.unknownRequest)
+                return Response.json(["detail": .string("no generation with request_id \(report.requestId)")], status: .notFound)
             }
         }
     }

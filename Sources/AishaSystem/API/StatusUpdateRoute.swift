@@ -23,6 +23,7 @@ enum StatusUpdateRoute {
             buffer = try await request.body.collect(upTo: maxBody)
         } catch {
             logger.warning("webhook refused: body larger than \(maxBody) bytes")
+            services.metrics.webhook(.refusedTooLarge)
             return .refused(Response.json(["detail": "body too large"], status: .contentTooLarge))
         }
         let body = Data(buffer.readableBytesView)
@@ -33,14 +34,25 @@ enum StatusUpdateRoute {
                 timestamp: header("X-Fal-Webhook-Timestamp"), signature: header("X-Fal-Webhook-Signature"), body: body)
             {
                 logger.warning("webhook refused: \(rejection)")
+                services.metrics.webhook(Self.outcome(rejection))
                 return .refused(Response.json(["detail": .string("invalid webhook signature: \(rejection)")], status: .unauthorized))
             }
         }
         guard let json = try? JSONValue.parse(body) else {
             logger.warning("webhook refused: malformed JSON")
+            services.metrics.webhook(.invalidBody)
             return .refused(Response.json(["detail": "malformed JSON body"], status: .badRequest))
         }
         return .body(json)
+    }
+
+    static func outcome(_ rejection: WebhookRejection) -> AishaMetrics.WebhookOutcome {
+        switch rejection {
+        case .missingHeaders: .refusedUnsigned
+        case .staleTimestamp: .refusedStale
+        case .badSignature: .refusedBadSignature
+        case .keysUnavailable: .refusedKeysUnavailable
+        }
     }
 
     static func add<Context: RequestContext>(to router: Router<Context>, services: AishaServices) {
@@ -58,6 +70,7 @@ enum StatusUpdateRoute {
                 report = try StatusReport.parse(json, allowLegacy: !verify)
             } catch {
                 logger.warning("webhook refused: \(error)")
+                services.metrics.webhook(.invalidBody)
                 return Response.json(["detail": .string("\(error)")], status: .unprocessableContent)
             }
             logger[metadataKey: "request_id"] = "\(report.requestId)"
@@ -66,7 +79,14 @@ enum StatusUpdateRoute {
             let attempt = query["avatar_id"].flatMap { UUID(uuidString: String($0)) }.flatMap { id in
                 query["attempt"].flatMap { Int(String($0)) }.map { (avatarId: id, number: $0) }
             }
-            switch try await services.results.apply(report, attempt: attempt) {
+            let application = try await services.results.apply(report, attempt: attempt)
+            switch application {
+            case .applied?: services.metrics.webhook(.applied)
+            case .alreadyFinal?: services.metrics.webhook(.duplicate)
+            case .unknownRequest?: services.metrics.webhook(.unknownRequest)
+            case nil: break
+            }
+            switch application {
             case .applied(let avatar)?:
                 return Response.json(["status": "processed", "avatar_id": .string(avatar.id.uuidString.lowercased()), "avatar_status": .string(avatar.status.rawValue)])
             case .alreadyFinal(let avatar)?:

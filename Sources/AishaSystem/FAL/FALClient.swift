@@ -27,6 +27,15 @@ public enum FALError: Error, Sendable, Equatable, CustomStringConvertible {
     /// which would risk a second paid job.
     case noAnswer(detail: String)
 
+    /// FAL's HTTP status, or nil when no answer came.
+    public var httpStatus: Int? {
+        switch self {
+        case .rejected(let status, _): status
+        case .unavailable(let status, _, _): status
+        case .noAnswer: nil
+        }
+    }
+
     public var description: String {
         switch self {
         case .rejected(let status, let detail): "HTTP \(status): \(detail)"
@@ -47,6 +56,9 @@ public struct FALClient: Sendable {
     let key: String
     let transport: any HTTPTransport
 
+    /// Where submit latency and errors are counted (the services' registry once wired).
+    var metrics = AishaMetrics()
+
     public init(baseURL: String, key: String, transport: any HTTPTransport) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.key = key
@@ -55,7 +67,15 @@ public struct FALClient: Sendable {
 
     public func submit(app: String, input: JSONValue, webhookURL: String) async throws -> FALSubmission {
         let hook = webhookURL.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? webhookURL
-        let body = try await call("POST", "\(baseURL)/\(app)?fal_webhook=\(hook)", body: try input.jsonData())
+        let started = ContinuousClock.now
+        let body: JSONValue
+        do {
+            body = try await call("POST", "\(baseURL)/\(app)?fal_webhook=\(hook)", body: try input.jsonData())
+            metrics.falSubmit(seconds: (ContinuousClock.now - started).timeInterval, status: 200)
+        } catch let error as FALError {
+            metrics.falSubmit(seconds: (ContinuousClock.now - started).timeInterval, status: error.httpStatus ?? 0)
+            throw error
+        }
         guard let id = body["request_id"]?.stringValue, !id.isEmpty else {
             throw FALError.unavailable(status: 200, detail: "submit answer without request_id", retryAfter: nil)
         }

@@ -159,6 +159,8 @@ public protocol AvatarStore: Sendable {
     func claimDueNotifications(now: Date, limit: Int, leaseUntil: Date) async throws -> [QueuedNotification]
     /// When the earliest pending notification is due (nil when none is pending).
     func nextNotificationDue() async throws -> Date?
+    /// The outbox's depth and oldest waiting message, and the credits charged and refunded so far (`/metrics`).
+    func operationalStats(now: Date) async throws -> OperationalStats
     func markNotificationSent(id: Int64, now: Date) async throws
     func rescheduleNotification(id: Int64, at: Date, error: String) async throws
     func dropNotification(id: Int64, reason: String, now: Date) async throws

@@ -165,6 +165,22 @@ extension PostgresAvatarStore {
         return due.flatMap { $0 }.map(Date.init(timeIntervalSince1970:))
     }
 
+    public func operationalStats(now: Date) async throws -> OperationalStats {
+        try await autocommit { db in
+            let (pending, oldest) = try await db.first(
+                "SELECT COUNT(*)::BIGINT AS pending, MIN(created_at) AS oldest FROM outbox WHERE state = 'pending'", logger: logger
+            ) { (try $0["pending", as: Int.self], try $0["oldest", as: Double?.self]) } ?? (0, nil)
+            let (charged, refunded) = try await db.first(
+                """
+                SELECT COALESCE(SUM(CASE WHEN kind = 'charge' THEN -amount ELSE 0 END), 0)::BIGINT AS charged,
+                       COALESCE(SUM(CASE WHEN kind = 'refund' THEN amount ELSE 0 END), 0)::BIGINT AS refunded FROM ledger
+                """, logger: logger
+            ) { (try $0["charged", as: Int.self], try $0["refunded", as: Int.self]) } ?? (0, 0)
+            return OperationalStats(
+                pendingNotifications: pending, oldestPendingSeconds: oldest.map { max(0, now.timeIntervalSince1970 - $0) } ?? 0, charged: charged, refunded: refunded)
+        }
+    }
+
     public func markNotificationSent(id: Int64, now: Date) async throws {
         try await autocommit {
             try await $0.run(

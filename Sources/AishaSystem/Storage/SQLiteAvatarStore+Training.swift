@@ -183,6 +183,22 @@ extension SQLiteAvatarStore {
     }
 
     /// When the next message can be sent: the earliest due time among the first waiting message of each chat.
+    public func operationalStats(now: Date) async throws -> OperationalStats {
+        try await writer.read { db in
+            let outbox = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS pending, MIN(created_at) AS oldest FROM outbox WHERE state = 'pending'")
+            let ledger = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT COALESCE(SUM(CASE WHEN kind = 'charge' THEN -amount ELSE 0 END), 0) AS charged,
+                           COALESCE(SUM(CASE WHEN kind = 'refund' THEN amount ELSE 0 END), 0) AS refunded FROM ledger
+                    """)
+            let oldest: Double? = outbox?["oldest"]
+            return OperationalStats(
+                pendingNotifications: outbox?["pending"] ?? 0, oldestPendingSeconds: oldest.map { max(0, now.timeIntervalSince1970 - $0) } ?? 0,
+                charged: ledger?["charged"] ?? 0, refunded: ledger?["refunded"] ?? 0)
+        }
+    }
+
     public func nextNotificationDue() async throws -> Date? {
         try await writer.read { db in
             // Only the first waiting message of each chat can go next; a later one waits for it, however due.

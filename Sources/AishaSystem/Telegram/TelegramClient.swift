@@ -47,6 +47,8 @@ public struct TelegramClient: Sendable {
     let floodWaits = FloodWaits()
     /// Off only to put back the bug of sending on during a flood wait (`InjectedDefect.floodWaitNotKept`).
     var keepsFloodWaits = true
+    /// Where Bot API calls are counted by method and answer (the services' registry once wired).
+    var metrics = AishaMetrics()
 
     public init(baseURL: String, token: String, transport: any HTTPTransport, time: TimeSource) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
@@ -106,13 +108,19 @@ public struct TelegramClient: Sendable {
         do {
             response = try await transport.send(request)
         } catch {
+            metrics.telegramCall(method: method, result: "network")
             throw TelegramError.network(String(describing: error).replacingOccurrences(of: token, with: "<token>"))
         }
         guard let json = try? JSONValue.parse(response.body) else {
+            metrics.telegramCall(method: method, result: "network")
             throw TelegramError.network("unreadable answer (HTTP \(response.status)) to \(method)")
         }
-        if json["ok"] == true { return json["result"] ?? .null }
+        if json["ok"] == true {
+            metrics.telegramCall(method: method, result: "ok")
+            return json["result"] ?? .null
+        }
         let code = json["error_code"]?.intValue ?? response.status
+        metrics.telegramCall(method: method, result: AishaMetrics.statusClass(code))
         let description = json["description"]?.stringValue ?? "HTTP \(response.status)"
         switch code {
         case 403: throw TelegramError.blocked

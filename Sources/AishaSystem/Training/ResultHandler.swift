@@ -8,6 +8,7 @@ public struct ResultHandler: Sendable {
     let notifier: Notifier
     let time: TimeSource
     let logger: Logger
+    let metrics: AishaMetrics
     var defects: Set<InjectedDefect> = []
 
     /// Applies a report. `attempt` names the training the webhook URL was made for: a report whose request id is
@@ -47,6 +48,7 @@ public struct ResultHandler: Sendable {
         logger[metadataKey: "request_id"] = "\(report.requestId)"
         switch application {
         case .applied(let avatar):
+            metrics.trainingFinished(avatar)
             logger[metadataKey: "avatar_id"] = "\(avatar.id.uuidString.lowercased())"
             if avatar.status == .completed {
                 logger.info("✅ training completed", metadata: ["finetune_id": "\(avatar.finetuneId ?? "-")", "lora": "\(avatar.loraURL ?? "-")"])

@@ -8,6 +8,7 @@ public struct TrainingPoller: Service {
     let store: any AvatarStore
     let fal: FALClient
     let results: ResultHandler
+    let metrics: AishaMetrics
     /// Generations are polled on the same ticks.
     let generations: GenerationService
     let time: TimeSource
@@ -56,6 +57,7 @@ public struct TrainingPoller: Service {
                     ? StatusReport.outcome(fromOutput: body)
                     : .failed(message: status.error ?? FALClient.detail(body, Data()))
                 logger.info("poller found a finished training", metadata: ["request_id": "\(requestId)"])
+                metrics.pollerRecovered("training")
                 try await results.apply(StatusReport(requestId: requestId, outcome: outcome))
             } catch {
                 logger.warning("poll failed: \(error)", metadata: ["request_id": "\(requestId)"])

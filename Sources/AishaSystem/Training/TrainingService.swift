@@ -41,6 +41,7 @@ public struct TrainingService: Sendable {
     let settings: TrainingSettings
     let time: TimeSource
     let logger: Logger
+    let metrics: AishaMetrics
     var defects: Set<InjectedDefect> = []
     /// Called at each checkpoint; a throw there ends the start with no clean-up, as a crash would (tests only).
     var checkpoint: @Sendable (TrainingCheckpoint) async throws -> Void = { _ in }
@@ -92,6 +93,7 @@ public struct TrainingService: Sendable {
                 avatarId: avatarId, attempt: ticket.attempt, requestId: submission.requestId,
                 announcement: defects.contains(.startedOutsideTransaction) ? nil : Texts.startedNotice(avatar, type: type, attempt: ticket.attempt),
                 now: time.now())
+            metrics.trainingStarted(app: plan.app, type: type)
             guard try await isStillTraining(avatarId, attempt: ticket.attempt) else {
                 // Cancelled while the submit was on its way: FAL's job is nobody's now, so it is cancelled there too.
                 let code = try? await fal.cancel(app: plan.app, requestId: submission.requestId)
