@@ -152,8 +152,6 @@ public struct ConversationHandler: Sendable {
                 else { throw AishaError.staleButton }
                 let count = try await store.photos(avatarId: avatar.id).count
                 guard count >= TrainingRules.minPhotos else { throw AishaError.notEnoughPhotos(have: count) }
-                let confirming = ConversationState(step: .confirming, pendingType: avatar.trainingType ?? state.pendingType, avatarId: avatar.id)
-                try await claim(user.id, from: state, to: confirming)
                 let ready = try await store.updateAvatar(id: avatar.id, now: time.now()) { $0.status = .readyForTraining }
                 try await showSummary(ready, chat: chat, user: user.id, state: &state)
             case .retrain(let id):
@@ -211,8 +209,11 @@ public struct ConversationHandler: Sendable {
     private func showSummary(_ avatar: Avatar, chat: Int64, user: Int64, state: inout ConversationState) async throws {
         let count = try await store.photos(avatarId: avatar.id).count
         let balance = try await store.user(id: user)?.balance ?? 0
-        state = ConversationState(step: .confirming, pendingType: avatar.trainingType ?? state.pendingType, avatarId: avatar.id)
-        try await store.saveConversation(userId: user, state, now: time.now())
+        // Claimed: a double tap on "Готово" or "Обучить заново" shows one summary (a retrain right after a start that
+        // failed finds the summary's state still there: shown again).
+        let next = ConversationState(step: .confirming, pendingType: avatar.trainingType ?? state.pendingType, avatarId: avatar.id)
+        if next != state { try await claim(user, from: state, to: next) }
+        state = next
         try await telegram.sendMessage(
             chatId: chat, text: Texts.summary(avatar: avatar, photos: count, cost: settings.cost, balance: balance),
             buttons: Texts.confirmButtons(avatar.id))
