@@ -79,19 +79,15 @@ enum StatusUpdateRoute {
             let attempt = query["avatar_id"].flatMap { UUID(uuidString: String($0)) }.flatMap { id in
                 query["attempt"].flatMap { Int(String($0)) }.map { (avatarId: id, number: $0) }
             }
-            let application = try await services.results.apply(report, attempt: attempt)
-            switch application {
-            case .applied?: services.metrics.webhook(.applied)
-            case .alreadyFinal?: services.metrics.webhook(.duplicate)
-            case .unknownRequest?: services.metrics.webhook(.unknownRequest)
-            case nil: break
-            }
-            switch application {
+            switch try await services.results.apply(report, attempt: attempt) {
             case .applied(let avatar)?:
+                services.metrics.webhook(.applied)
                 return Response.json(["status": "processed", "avatar_id": .string(avatar.id.uuidString.lowercased()), "avatar_status": .string(avatar.status.rawValue)])
             case .alreadyFinal(let avatar)?:
+                services.metrics.webhook(.duplicate)
                 return Response.json(["status": "already_processed", "avatar_status": .string(avatar.status.rawValue)])
             case .unknownRequest?:
+                services.metrics.webhook(.unknownRequest)
                 return Response.json(["detail": .string("no training with request_id \(report.requestId)")], status: .notFound)
             case nil:
                 return Response.json(["status": "progress_noted"])
