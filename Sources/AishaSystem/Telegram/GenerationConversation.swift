@@ -5,12 +5,7 @@ extension ConversationHandler {
     func handleGeneration(_ action: CallbackAction, chat: Int64, user: User, state: ConversationState) async throws {
         switch action {
         case .generate:
-            let ready = try await store.avatars(ownerId: user.id).filter { $0.status == .completed }
-            guard !ready.isEmpty else {
-                try await telegram.sendMessage(chatId: chat, text: Texts.noReadyAvatars, buttons: Texts.mainMenuButtons)
-                return
-            }
-            try await telegram.sendMessage(chatId: chat, text: Texts.chooseAvatar, buttons: Texts.chooseAvatarButtons(ready))
+            try await chooseReadyAvatar(chat: chat, user: user, text: Texts.chooseAvatar, buttons: Texts.chooseAvatarButtons)
         case .generateWith(let id):
             let avatar = try await ownedAvatar(id, user: user.id)
             guard avatar.status == .completed else { throw AishaError.avatarNotReady(avatar.status) }
@@ -52,18 +47,23 @@ extension ConversationHandler {
             guard let previous = try await store.generation(id: id), previous.ownerId == user.id else { throw AishaError.staleButton }
             try await generation.start(ownerId: user.id, avatarId: previous.avatarId, prompt: previous.prompt, aspect: previous.aspect, count: previous.count)
         case .gallery:
-            let ready = try await store.avatars(ownerId: user.id).filter { $0.status == .completed }
-            guard !ready.isEmpty else {
-                try await telegram.sendMessage(chatId: chat, text: Texts.noReadyAvatars, buttons: Texts.mainMenuButtons)
-                return
-            }
-            try await telegram.sendMessage(chatId: chat, text: Texts.chooseGallery, buttons: Texts.galleryButtons(ready))
+            try await chooseReadyAvatar(chat: chat, user: user, text: Texts.chooseGallery, buttons: Texts.galleryButtons)
         case .galleryOf(let id):
             let avatar = try await ownedAvatar(id, user: user.id)
             try await showGallery(avatar, chat: chat)
         case .createAvatar, .myAvatars, .gender, .type, .photosDone, .retrain, .startTraining, .cancel, .askCancel, .keepTraining:
             throw AishaError.staleButton
         }
+    }
+
+    /// Lists the user's completed avatars to choose one (to generate with, or to see its gallery), or says there is none.
+    private func chooseReadyAvatar(chat: Int64, user: User, text: String, buttons: ([Avatar]) -> [[Button]]) async throws {
+        let ready = try await store.avatars(ownerId: user.id).filter { $0.status == .completed }
+        guard !ready.isEmpty else {
+            try await telegram.sendMessage(chatId: chat, text: Texts.noReadyAvatars, buttons: Texts.mainMenuButtons)
+            return
+        }
+        try await telegram.sendMessage(chatId: chat, text: text, buttons: buttons(ready))
     }
 
     /// An avatar's latest images, from the object store (FAL's URLs expire).
