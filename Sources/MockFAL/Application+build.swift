@@ -25,6 +25,11 @@ public func buildApplication(
     router.add(middleware: QueueMiddleware(queue: backend, time: configuration.time, maxBodyBytes: 10 * 1024 * 1024))
     if let proxy { ProxyRoutes.add(to: router, proxy: proxy) }
     router.get("health") { _, _ in Response.json(["status": "ok"]) }
+    router.get("metrics") { _, _ in
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; version=0.0.4"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: await queue.metricsExposition())))
+    }
     router.get(".well-known/jwks.json") { _, _ in Response.json(await queue.keyRing.jwks) }
     router.get("files/:id/:name") { _, context in
         guard let id = context.parameters.get("id"), let name = context.parameters.get("name"),

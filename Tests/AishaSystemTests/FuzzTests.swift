@@ -54,6 +54,16 @@ struct FuzzTests {
         #expect(parsed < Self.iterations)
     }
 
+    @Test("found by Fuzz/status-report: an empty payload_error or error detail is no reason — the user gets a sentence", arguments: [
+        #"{"request_id":"r","status":"OK","payload":null,"payload_error":""}"#: "FAL sent no payload",
+        #"{"request_id":"r","status":"ERROR","error":"","payload":{"detail":""}}"#: "training failed",
+        #"{"request_id":"r","status":"ERROR","error":"boom","payload":{"detail":[{"msg":""}]}}"#: "boom",
+    ])
+    func emptyReasons(body: String, message: String) throws {
+        let report = try StatusReport.parse(JSONValue.parse(Data(body.utf8)), allowLegacy: false)
+        #expect(report.outcome == .failed(message: message))
+    }
+
     @Test("Telegram updates: decoded or refused, never a crash")
     func updates() {
         var random = SeededRandom(seed: 7)

@@ -56,6 +56,31 @@ struct HTTPTests {
         }
     }
 
+    @Test("GET /metrics counts what happened: calls by kind, verdict and answer; jobs by status; fault rules")
+    func metrics() async throws {
+        let harness = try Harness()
+        try await harness.serveArchive()
+        let app = buildApplication(harness.configuration, queue: harness.queue)
+        try await app.test(.router) { client in
+            let accepted = try await client.execute(
+                uri: "/fal-ai/flux-pro-trainer", method: .post, headers: Self.auth, body: ByteBuffer(bytes: try Harness.styleInput.jsonData()))
+            let id = try json(accepted)["request_id"]?.stringValue ?? ""
+            let refused: JSONValue = ["data_url": "http://127.0.0.1:9/x.zip", "finetune_comment": "a", "steps": 2000]
+            _ = try await client.execute(uri: "/fal-ai/flux-pro-trainer", method: .post, headers: Self.auth, body: ByteBuffer(bytes: try refused.jsonData()))
+            await harness.advance(.seconds(10))
+            _ = try await client.execute(uri: "/fal-ai/flux-pro-trainer/requests/\(id)/status", method: .get, headers: Self.auth)
+            _ = try await client.execute(uri: "/fal-ai/flux-pro-trainer/requests/\(id)/status", method: .get, headers: Self.auth)
+            let scrape = try await client.execute(uri: "/metrics", method: .get)
+            #expect(scrape.status == .ok)
+            let lines = Set(String(buffer: scrape.body).split(separator: "\n").map(String.init))
+            #expect(lines.contains(#"mockfal_calls_total{kind="submit",verdict="accepted",status="2xx"} 1"#))
+            #expect(lines.contains(#"mockfal_calls_total{kind="submit",verdict="rejected",status="422"} 1"#))
+            #expect(lines.contains(#"mockfal_calls_total{kind="status",verdict="none",status="2xx"} 2"#))
+            #expect(lines.contains(#"mockfal_jobs{status="IN_PROGRESS"} 1.0"#))
+            #expect(lines.contains("mockfal_fault_rules 0.0"))
+        }
+    }
+
     @Test("control API: health, faults, wait-for-call, journal, jobs, clock, JWKS rotation, reset")
     func control() async throws {
         let harness = try Harness()

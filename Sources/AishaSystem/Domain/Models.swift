@@ -127,13 +127,6 @@ public struct LedgerEntry: Sendable, Codable, Hashable {
     public var createdAt: Date
 }
 
-/// The outcome of a training as FAL reported it (webhook or poll).
-public enum TrainingOutcome: Sendable, Hashable {
-    case finetune(id: String)
-    case lora(weightsURL: String, configURL: String?)
-    case failed(message: String)
-}
-
 extension Avatar {
     /// Starts training attempt `attempt` on `trainerApp`, clearing what the previous attempt left.
     mutating func beginAttempt(_ attempt: Int, trainerApp: String, now: Date) {

@@ -18,7 +18,7 @@ struct QueueMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
-        let reserved = ["/_mock", "/_proxy/", "/files/", "/health", "/.well-known/"]
+        let reserved = ["/_mock", "/_proxy/", "/files/", "/health", "/metrics", "/.well-known/"]
         guard !reserved.contains(where: { path.hasPrefix($0) }), path != "/" else {
             return try await next(request, context)
         }
