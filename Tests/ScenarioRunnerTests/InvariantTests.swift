@@ -97,6 +97,17 @@ struct InvariantTests {
         #expect(found.first?.subject.isEmpty == false, "the violation names whom it concerns")
     }
 
+    @Test("with two instances each may send one call into a flood wait it has not been told of; a third is flagged")
+    func floodWaitPerInstance() {
+        var evidence = Self.clean()
+        let wait = BotAPICall(time: Self.date, method: "sendmessage", status: 429, chatId: Self.owner, cause: .floodWait)
+        evidence.calls += [BotAPICall(time: Self.date, method: "sendmessage", status: 429, chatId: Self.owner, cause: .fault), wait, wait]
+        evidence.instances = 2
+        #expect(InvariantChecks.violations(evidence).contains { $0.invariant == .retryAfterRespected } == false)
+        evidence.calls.append(wait)
+        #expect(InvariantChecks.violations(evidence).contains { $0.invariant == .retryAfterRespected })
+    }
+
     @Test("liveness is checked only once everything has settled")
     func livenessOnlySettled() {
         var evidence = Self.clean()

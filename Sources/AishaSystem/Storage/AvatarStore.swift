@@ -6,6 +6,8 @@ public struct ConversationState: Sendable, Codable, Hashable {
         case idle, awaitingName, awaitingGender, awaitingType, uploadingPhotos, confirming
         /// Generation: the avatar is chosen, the prompt is awaited (then aspect, count, confirmation).
         case awaitingPrompt, awaitingAspect, awaitingCount, confirmingGeneration
+        /// "Отменить обучение?" is asked for `avatarId`.
+        case confirmingCancel
     }
 
     public var step: Step = .idle
@@ -121,8 +123,10 @@ public protocol AvatarStore: Sendable {
     /// Stores FAL's request id for the attempt, unless the attempt already has another one; while the training runs,
     /// queues `announcement` in the same transaction (once: its dedupe key), so it precedes any outcome's message.
     func recordSubmission(avatarId: UUID, attempt: Int, requestId: String, announcement: NotificationDraft?, now: Date) async throws
-    /// Ends an attempt that never reached FAL's queue (or was refused): refunds and stores the error.
-    func abortTraining(avatarId: UUID, attempt: Int, error: String, status: AvatarStatus, notification: NotificationDraft?, now: Date) async throws
+    /// Ends an attempt that never reached FAL's queue (or was refused, or cancelled): refunds and stores the error.
+    /// False when the attempt had already ended (a second cancel, a late abort): nothing changed.
+    @discardableResult
+    func abortTraining(avatarId: UUID, attempt: Int, error: String, status: AvatarStatus, notification: NotificationDraft?, now: Date) async throws -> Bool
     /// Applies a reported outcome exactly once per request id: stores the result or error, refunds a failure, and
     /// queues the notification `notify` builds from the updated avatar.
     func applyOutcome(requestId: String, _ outcome: TrainingOutcome, now: Date, notify: @escaping @Sendable (Avatar) -> NotificationDraft) async throws -> OutcomeApplication

@@ -46,9 +46,10 @@ extension PostgresAvatarStore {
         }
     }
 
-    public func abortTraining(avatarId: UUID, attempt: Int, error: String, status: AvatarStatus, notification: NotificationDraft?, now: Date) async throws {
+    @discardableResult
+    public func abortTraining(avatarId: UUID, attempt: Int, error: String, status: AvatarStatus, notification: NotificationDraft?, now: Date) async throws -> Bool {
         try await write { db in
-            guard var avatar = try await lockAvatar(db, id: avatarId), avatar.trainingAttempt == attempt, avatar.status == .training else { return }
+            guard var avatar = try await lockAvatar(db, id: avatarId), avatar.trainingAttempt == attempt, avatar.status == .training else { return false }
             try await refund(db, avatar: avatar, attempt: attempt, now: now)
             try await db.run("UPDATE submissions SET state = 'failed' WHERE avatar_id = \(avatarId.uuidString) AND attempt = \(attempt)", logger: logger)
             avatar.status = status
@@ -56,6 +57,7 @@ extension PostgresAvatarStore {
             avatar.updatedAt = now
             try await save(db, avatar)
             if let notification { try await insertNotification(db, notification, now: now) }
+            return true
         }
     }
 

@@ -46,11 +46,12 @@ extension SQLiteAvatarStore {
         }
     }
 
+    @discardableResult
     public func abortTraining(
         avatarId: UUID, attempt: Int, error: String, status: AvatarStatus, notification: NotificationDraft?, now: Date
-    ) async throws {
+    ) async throws -> Bool {
         try await writer.write { db in
-            guard var avatar = try Self.fetchAvatar(db, id: avatarId), avatar.trainingAttempt == attempt, avatar.status == .training else { return }
+            guard var avatar = try Self.fetchAvatar(db, id: avatarId), avatar.trainingAttempt == attempt, avatar.status == .training else { return false }
             try Self.refund(db, avatar: avatar, attempt: attempt, now: now)
             try db.cachedStatement(sql: "UPDATE submissions SET state = 'failed' WHERE avatar_id = ? AND attempt = ?").execute(arguments: [
                 avatarId.uuidString, attempt,
@@ -60,6 +61,7 @@ extension SQLiteAvatarStore {
             avatar.updatedAt = now
             try Self.save(db, avatar)
             if let notification { try Self.insertNotification(db, notification, now: now) }
+            return true
         }
     }
 

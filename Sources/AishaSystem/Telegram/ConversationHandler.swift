@@ -168,13 +168,16 @@ public struct ConversationHandler: Sendable {
                 try await store.saveConversation(userId: user.id, ConversationState(), now: time.now())
             case .cancel(let id):
                 let avatar = try await ownedAvatar(id, user: user.id)
-                try await cancel(avatar, chat: chat, user: user.id)
+                try await cancel(avatar, chat: chat, user: user.id, state: state)
             case .askCancel(let id):
                 let avatar = try await ownedAvatar(id, user: user.id)
                 guard avatar.status == .training else { throw AishaError.staleButton }
+                // Claimed: a double tap asks once.
+                try await claim(user.id, from: state, to: ConversationState(step: .confirmingCancel, avatarId: avatar.id))
                 let (text, buttons) = Texts.askCancel(avatar, refund: try await charged(avatar))
                 try await telegram.sendMessage(chatId: chat, text: text, buttons: buttons)
-            case .keepTraining:
+            case .keepTraining(let id):
+                if state.step == .confirmingCancel, state.avatarId == id { try await claim(user.id, from: state, to: ConversationState()) }
                 toast = Texts.trainingGoesOn
             case .generate, .generateWith, .style, .aspect, .imageCount, .confirmGeneration, .again, .gallery, .galleryOf:
                 try await handleGeneration(action, chat: chat, user: user, state: state)
@@ -221,20 +224,28 @@ public struct ConversationHandler: Sendable {
 
     /// Cancels an avatar. A training FAL has already finished is not cancelled (the result is paid for and lands
     /// with its webhook); one whose submit has not been answered yet is failed here, so the start sends nothing more,
-    /// and refunded, since nothing is paid at FAL.
-    private func cancel(_ avatar: Avatar, chat: Int64, user: Int64) async throws {
+    /// and refunded, since nothing is paid at FAL. The cancel is claimed on the conversation first: of a double tap
+    /// on "Да, отменить" one cancels, the other is told by toast.
+    private func cancel(_ avatar: Avatar, chat: Int64, user: Int64, state: ConversationState) async throws {
         guard !avatar.status.isFinal else { throw AishaError.staleButton }
+        try await claim(user, from: state, to: ConversationState(avatarId: avatar.id))
         if avatar.status == .training {
             if let requestId = avatar.falRequestId, let app = avatar.trainerApp {
                 let code = try? await fal.cancel(app: app, requestId: requestId)
                 logger.info("cancel sent to FAL", metadata: ["request_id": "\(requestId)", "http_status": "\(code.map(String.init) ?? "-")"])
                 if code == 400, !defects.contains(.cancelDropsCompleted) {
+                    try await store.saveConversation(userId: user, ConversationState(), now: time.now())
                     try await telegram.sendMessage(chatId: chat, text: Texts.cancelTooLate(avatar), buttons: [])
                     return
                 }
             }
-            try await store.abortTraining(
+            let ended = try await store.abortTraining(
                 avatarId: avatar.id, attempt: avatar.trainingAttempt, error: "cancelled by the user", status: .cancelled, notification: nil, now: time.now())
+            guard ended else {
+                // The outcome landed meanwhile: its own message tells the user.
+                try await store.saveConversation(userId: user, ConversationState(), now: time.now())
+                throw AishaError.staleButton
+            }
         } else {
             try await store.updateAvatar(id: avatar.id, now: time.now()) { $0.status = .cancelled }
         }

@@ -30,6 +30,8 @@ final class ScenarioEnvironment: Sendable {
     private let aisha: Mutex<(services: AishaServices, server: RunningServer)?> = Mutex(nil)
     /// The second instance `second_instance` started, on the same database and storage.
     private let peer: Mutex<(services: AishaServices, server: RunningServer)?> = Mutex(nil)
+    /// How many AishaSystem instances ran (two after `second_instance`).
+    var instanceCount: Int { peer.withLock { $0 == nil } ? 1 : 2 }
     static let token = "4242:scenario-token"
     static let webhookSecret = "scenario-secret"
 

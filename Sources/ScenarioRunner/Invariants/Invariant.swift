@@ -77,4 +77,6 @@ struct RunEvidence: Sendable {
     var deprecationAsked = false
     /// Everything has settled (explore's runs): liveness is checked too.
     var settled = false
+    /// AishaSystem instances that ran: each learns of a flood wait from its own first 429.
+    var instances = 1
 }

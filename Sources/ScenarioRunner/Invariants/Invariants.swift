@@ -38,6 +38,7 @@ enum Invariants {
         }
         evidence.deprecationAsked = env.scenario.fal.refuseDeprecated
         evidence.settled = env.scenario.settles
+        evidence.instances = env.instanceCount
         return evidence
     }
 }
