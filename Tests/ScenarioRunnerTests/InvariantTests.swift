@@ -67,10 +67,8 @@ struct InvariantTests {
             case .resultFromOwnJob: e.accounts[0].avatars[0].avatar.finetuneId = "someone-else"
             case .outcomeToldOnce: e.messages.append(e.messages[1])
             case .silentAfterBlock:
-                e.calls += [
-                    BotAPICall(time: Self.date, method: "sendmessage", status: 403, chatId: Self.owner, cause: .blocked),
-                    BotAPICall(time: Self.date, method: "sendmessage", status: 403, chatId: Self.owner, cause: .blocked),
-                ]
+                // The first after the 403 may have been on its way; the second was sent knowingly.
+                e.calls += Array(repeating: BotAPICall(time: Self.date, method: "sendmessage", status: 403, chatId: Self.owner, cause: .blocked), count: 3)
             case .submitsMeetContract: e.journal[0].verdict = .recorded
             case .archiveHoldsPhotos: e.jobs[0].imageCount = 11
             case .noUnaskedRefusal:
@@ -97,15 +95,25 @@ struct InvariantTests {
         #expect(found.first?.subject.isEmpty == false, "the violation names whom it concerns")
     }
 
-    @Test("with two instances each may send one call into a flood wait it has not been told of; a third is flagged")
+    @Test("each process (two instances, or one restarted) may send one call into a flood wait it has not been told of; a third is flagged")
     func floodWaitPerInstance() {
         var evidence = Self.clean()
         let wait = BotAPICall(time: Self.date, method: "sendmessage", status: 429, chatId: Self.owner, cause: .floodWait)
         evidence.calls += [BotAPICall(time: Self.date, method: "sendmessage", status: 429, chatId: Self.owner, cause: .fault), wait, wait]
-        evidence.instances = 2
+        evidence.processes = 2
         #expect(InvariantChecks.violations(evidence).contains { $0.invariant == .retryAfterRespected } == false)
         evidence.calls.append(wait)
         #expect(InvariantChecks.violations(evidence).contains { $0.invariant == .retryAfterRespected })
+    }
+
+    @Test("a no-op edit ('message is not modified') is excused only when two instances ran side by side")
+    func notModifiedWithTwoInstances() {
+        var evidence = Self.clean()
+        evidence.calls.append(
+            BotAPICall(time: Self.date, method: "editmessagetext", status: 400, description: "Bad Request: message is not modified", chatId: Self.owner, cause: .ran))
+        #expect(InvariantChecks.violations(evidence).contains { $0.invariant == .noUnaskedRefusal })
+        evidence.concurrentInstances = true
+        #expect(InvariantChecks.violations(evidence).contains { $0.invariant == .noUnaskedRefusal } == false)
     }
 
     @Test("liveness is checked only once everything has settled")

@@ -26,6 +26,8 @@ public struct ConversationHandler: Sendable {
     let shownProgress = ShownProgress()
 
     public func handle(_ update: TelegramUpdate) async {
+        // The user writes or taps: whatever they blocked before, the bot may answer them again.
+        if let chat = update.message?.chat.id ?? update.callbackQuery?.from.id { telegram.blockedChats.remove(chat) }
         do {
             if let message = update.message {
                 try await handle(message)

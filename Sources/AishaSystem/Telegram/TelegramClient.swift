@@ -45,6 +45,8 @@ public struct TelegramClient: Sendable {
     let time: TimeSource
     /// Telegram's flood waits, kept per chat: shared by every copy of this client.
     let floodWaits = FloodWaits()
+    /// Chats that answered 403 (the user blocked the bot): nothing more is sent there until the user writes again.
+    let blockedChats = BlockedChats()
     /// Off only to put back the bug of sending on during a flood wait (`InjectedDefect.floodWaitNotKept`).
     var keepsFloodWaits = true
     /// Where Bot API calls are counted by method and answer (the services' registry once wired).
@@ -104,6 +106,8 @@ public struct TelegramClient: Sendable {
 
     private func send(_ request: OutgoingRequest, method: String, chat: Int64?) async throws -> JSONValue {
         if keepsFloodWaits, let wait = floodWaits.remaining(chat: chat, now: time.now()) { throw TelegramError.tooManyRequests(retryAfter: wait) }
+        // A tap's answer is not a message in the chat: Telegram takes it whether or not the bot is blocked there.
+        if let chat, method != "answerCallbackQuery", blockedChats.contains(chat) { throw TelegramError.blocked }
         let response: IncomingResponse
         do {
             response = try await transport.send(request)
@@ -123,7 +127,9 @@ public struct TelegramClient: Sendable {
         metrics.telegramCall(method: method, result: AishaMetrics.statusClass(code))
         let description = json["description"]?.stringValue ?? "HTTP \(response.status)"
         switch code {
-        case 403: throw TelegramError.blocked
+        case 403:
+            if let chat { blockedChats.insert(chat) }
+            throw TelegramError.blocked
         case 429:
             let wait = json["parameters"]?["retry_after"]?.intValue ?? 1
             floodWaits.begin(chat: chat, until: time.now().addingTimeInterval(Double(max(wait, 1))))
@@ -226,6 +232,15 @@ public struct TelegramClient: Sendable {
         }
         return parameters
     }
+}
+
+/// The chats whose user blocked the bot, as far as this process has been told (a 403).
+final class BlockedChats: Sendable {
+    private let chats = Mutex<Set<Int64>>([])
+
+    func insert(_ chat: Int64) { chats.withLock { _ = $0.insert(chat) } }
+    func remove(_ chat: Int64) { chats.withLock { _ = $0.remove(chat) } }
+    func contains(_ chat: Int64) -> Bool { chats.withLock { $0.contains(chat) } }
 }
 
 /// The flood waits Telegram is keeping: per chat, and one for calls that name no chat.

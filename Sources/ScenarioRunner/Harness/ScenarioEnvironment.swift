@@ -30,8 +30,10 @@ final class ScenarioEnvironment: Sendable {
     private let aisha: Mutex<(services: AishaServices, server: RunningServer)?> = Mutex(nil)
     /// The second instance `second_instance` started, on the same database and storage.
     private let peer: Mutex<(services: AishaServices, server: RunningServer)?> = Mutex(nil)
-    /// How many AishaSystem instances ran (two after `second_instance`).
-    var instanceCount: Int { peer.withLock { $0 == nil } ? 1 : 2 }
+    /// How many AishaSystem processes have run: a restart starts a new one, `second_instance` another.
+    private let started = Mutex(0)
+    var processesStarted: Int { started.withLock { $0 } }
+    var runsTwoInstances: Bool { peer.withLock { $0 != nil } }
     static let token = "4242:scenario-token"
     static let webhookSecret = "scenario-secret"
 
@@ -196,6 +198,7 @@ final class ScenarioEnvironment: Sendable {
             AishaSystem.buildApplication(services, onServerRunning: running)
         }
         aisha.withLock { $0 = (services, server) }
+        started.withLock { $0 += 1 }
         if case .proxied(let proxy, let staging) = falSide, let falServer {
             await proxy.route(publicPrefix: staging.publicPrefix(id), to: "http://127.0.0.1:\(server.port)")
             staging.gateway.register(id, .init(aishaPort: server.port, proxyPort: falServer.port, proxy: proxy))
@@ -212,6 +215,7 @@ final class ScenarioEnvironment: Sendable {
             AishaSystem.buildApplication(services, onServerRunning: running)
         }
         peer.withLock { $0 = (services, server) }
+        started.withLock { $0 += 1 }
         await world.balance(between: [first, server.port].map { "http://127.0.0.1:\($0)/telegram/webhook" })
     }
 

@@ -77,6 +77,9 @@ struct RunEvidence: Sendable {
     var deprecationAsked = false
     /// Everything has settled (explore's runs): liveness is checked too.
     var settled = false
-    /// AishaSystem instances that ran: each learns of a flood wait from its own first 429.
-    var instances = 1
+    /// AishaSystem processes that ran (restarts and a second instance included): each learns of a flood wait from
+    /// its own first 429, and two at once may both make the same edit (Telegram: "message is not modified").
+    var processes = 1
+    /// Whether two processes ran side by side.
+    var concurrentInstances = false
 }

@@ -38,7 +38,8 @@ enum Invariants {
         }
         evidence.deprecationAsked = env.scenario.fal.refuseDeprecated
         evidence.settled = env.scenario.settles
-        evidence.instances = env.instanceCount
+        evidence.processes = env.processesStarted
+        evidence.concurrentInstances = env.runsTwoInstances
         return evidence
     }
 }

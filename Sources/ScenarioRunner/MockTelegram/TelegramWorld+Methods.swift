@@ -13,7 +13,7 @@ extension TelegramWorld {
             let wait = Int(until.timeIntervalSince(time.now()).rounded(.up))
             return record(method, error(429, "Too Many Requests: retry after \(wait)", retryAfter: wait), chat: chat, cause: .floodWait, params: params)
         }
-        if let index = faults.firstIndex(where: { $0.method.lowercased() == method }) {
+        if let index = faults.firstIndex(where: { $0.applies(to: method, params) }) {
             let fault = faults[index]
             faults[index].times -= 1
             if faults[index].times <= 0 { faults.remove(at: index) }

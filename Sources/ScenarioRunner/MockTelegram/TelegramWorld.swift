@@ -57,13 +57,22 @@ public struct TelegramFault: Sendable, Hashable, Codable {
     public var description: String
     public var retryAfter: Int?
     public var times: Int
+    /// Only a call whose text or caption contains this (nil: the next call of the method, whatever it says).
+    public var textContains: String?
 
-    public init(method: String, code: Int, description: String, retryAfter: Int? = nil, times: Int = 1) {
+    public init(method: String, code: Int, description: String, retryAfter: Int? = nil, times: Int = 1, textContains: String? = nil) {
         self.method = method
         self.code = code
         self.description = description
         self.retryAfter = retryAfter
         self.times = times
+        self.textContains = textContains
+    }
+
+    func applies(to method: String, _ params: [String: JSONValue]) -> Bool {
+        guard self.method.lowercased() == method else { return false }
+        guard let textContains else { return true }
+        return (params["text"]?.stringValue ?? params["caption"]?.stringValue ?? "").contains(textContains)
     }
 }
 

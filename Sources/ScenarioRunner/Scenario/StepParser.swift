@@ -71,7 +71,7 @@ enum StepParser {
         case "fal_fault":
             return .falFault(try faultRule(node, r))
         case "telegram_fault":
-            let map = try r.mapping(node, "telegram_fault", allowed: ["method", "code", "description", "retry_after", "times"], required: ["method", "code"])
+            let map = try r.mapping(node, "telegram_fault", allowed: ["method", "code", "description", "retry_after", "times", "text_contains"], required: ["method", "code"])
             let code = try r.int(map["code"]!, "code", range: 400...599)
             let defaultText = [429: "Too Many Requests: retry after 3", 403: "Forbidden: bot was blocked by the user", 401: "Unauthorized"][code]
                 ?? "Bad Request: message is not modified: specified new message content and reply markup are exactly the same"
@@ -80,7 +80,8 @@ enum StepParser {
                     method: try r.string(map["method"]!, "method"), code: code,
                     description: try map["description"].map { try r.string($0, "description") } ?? defaultText,
                     retryAfter: try map["retry_after"].map { try r.int($0, "retry_after", range: 1...3600) } ?? (code == 429 ? 3 : nil),
-                    times: try map["times"].map { try r.int($0, "times", range: 1...1000) } ?? 1))
+                    times: try map["times"].map { try r.int($0, "times", range: 1...1000) } ?? 1,
+                    textContains: try map["text_contains"].map { try r.string($0, "text_contains") }))
         case "block_bot":
             if node.scalar != nil { return .blockBot(user: nil) }
             let map = try r.mapping(node, "block_bot", allowed: ["user"])
