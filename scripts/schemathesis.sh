@@ -55,7 +55,7 @@ for _ in $(seq 100); do
 done
 
 set +e
-st run "$root/docs/aisha-api.openapi.yaml" --url "http://127.0.0.1:$proxy_port" \
+python3 -m schemathesis.cli run "$root/docs/aisha-api.openapi.yaml" --url "http://127.0.0.1:$proxy_port" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,negative_data_rejection \
   --max-examples "$max_examples" --seed 2026 --no-color --request-timeout 30 "$@"
 status=$?

@@ -151,9 +151,11 @@ struct StoreContractTests {
         #expect(try await store.unconfirmedTrainings(pendingBefore: later, submittingBefore: later).map(\.id) == [avatar.id])
         #expect(try await store.staleTrainings(before: later).isEmpty)
         let notice = NotificationDraft(chatId: 7, text: "failed", dedupeKey: "abort")
-        for _ in 0..<2 {
-            try await store.abortTraining(avatarId: avatar.id, attempt: 1, error: "not confirmed", status: .error, notification: notice, now: later)
-        }
+        let ended = [
+            try await store.abortTraining(avatarId: avatar.id, attempt: 1, error: "not confirmed", status: .error, notification: notice, now: later),
+            try await store.abortTraining(avatarId: avatar.id, attempt: 1, error: "not confirmed", status: .error, notification: notice, now: later),
+        ]
+        #expect(ended == [true, false], "the second abort finds the attempt ended and changes nothing")
         #expect(try await store.avatar(id: avatar.id)?.status == .error)
         #expect(try await store.user(id: 7)?.balance == 150)
         #expect(try await store.claimDueNotifications(now: later, limit: 9, leaseUntil: later).count == 1)

@@ -26,6 +26,8 @@ public struct ConversationState: Sendable, Codable, Hashable {
     public var refusedPhotos: [String]?
     /// The photo count the progress message shows (it is edited only when this changes).
     public var progressCount: Int?
+    /// The message whose button led to this step: a second tap on it finds the step already taken from there.
+    public var takenFrom: Int64?
 
     public init(step: Step = .idle, pendingName: String? = nil, pendingGender: Gender? = nil, pendingType: TrainingType? = nil, avatarId: UUID? = nil) {
         self.step = step

@@ -155,11 +155,11 @@ public struct ConversationHandler: Sendable {
                 let count = try await store.photos(avatarId: avatar.id).count
                 guard count >= TrainingRules.minPhotos else { throw AishaError.notEnoughPhotos(have: count) }
                 let ready = try await store.updateAvatar(id: avatar.id, now: time.now()) { $0.status = .readyForTraining }
-                try await showSummary(ready, chat: chat, user: user.id, state: &state)
+                try await showSummary(ready, chat: chat, user: user.id, from: callback.message?.messageId, state: &state)
             case .retrain(let id):
                 let avatar = try await ownedAvatar(id, user: user.id)
                 guard avatar.status == .error else { throw AishaError.staleButton }
-                try await showSummary(avatar, chat: chat, user: user.id, state: &state)
+                try await showSummary(avatar, chat: chat, user: user.id, from: callback.message?.messageId, state: &state)
             case .startTraining(let id):
                 let avatar = try await ownedAvatar(id, user: user.id)
                 guard state.step == .confirming, state.avatarId == avatar.id else {
@@ -211,13 +211,15 @@ public struct ConversationHandler: Sendable {
         logger.info("avatar created", metadata: ["avatar_id": "\(id.uuidString.lowercased())", "training_type": "\(type.rawValue)"])
     }
 
-    private func showSummary(_ avatar: Avatar, chat: Int64, user: Int64, state: inout ConversationState) async throws {
+    private func showSummary(_ avatar: Avatar, chat: Int64, user: Int64, from message: Int64?, state: inout ConversationState) async throws {
         let count = try await store.photos(avatarId: avatar.id).count
         let balance = try await store.user(id: user)?.balance ?? 0
-        // Claimed: a double tap on "Готово" or "Обучить заново" shows one summary (a retrain right after a start that
-        // failed finds the summary's state still there: shown again).
-        let next = ConversationState(step: .confirming, pendingType: avatar.trainingType ?? state.pendingType, avatarId: avatar.id)
-        if next != state { try await claim(user, from: state, to: next) }
+        // Claimed: a double tap on "Готово" or "Обучить заново" shows one summary — the second finds the summary
+        // already taken from that message. (A start that failed, or died, leaves the summary's state behind; a retrain
+        // comes from another message, so it still shows the summary once.)
+        var next = ConversationState(step: .confirming, pendingType: avatar.trainingType ?? state.pendingType, avatarId: avatar.id)
+        next.takenFrom = message
+        try await claim(user, from: state, to: next)
         state = next
         try await telegram.sendMessage(
             chatId: chat, text: Texts.summary(avatar: avatar, photos: count, cost: settings.cost, balance: balance),

@@ -15,6 +15,9 @@ public enum Perturbation: Sendable, Hashable, CustomStringConvertible {
     case doubleTap(step: Int)
     /// A second AishaSystem on the same database from before a step on, updates alternating between the two.
     case secondInstance(beforeStep: Int)
+    /// AishaSystem dies inside a training start (between two writes, or between FAL's answer and its storage) and
+    /// is started again after the step.
+    case crash(CrashPoint)
 
     public var description: String {
         switch self {
@@ -23,6 +26,7 @@ public enum Perturbation: Sendable, Hashable, CustomStringConvertible {
         case .restart(let step): "restart before step \(step + 1)"
         case .doubleTap(let step): "double tap at step \(step + 1)"
         case .secondInstance(let step): "a second instance from step \(step + 1)"
+        case .crash(let point): "a crash at \(point.rawValue) in a training start"
         }
     }
 
@@ -80,6 +84,7 @@ public enum Perturbation: Sendable, Hashable, CustomStringConvertible {
         }
         if chance(0.3), let step = taps.randomElement(using: &random) { schedule.append(.doubleTap(step: step)) }
         if chance(0.2) { schedule.append(.secondInstance(beforeStep: pick(0...(steps.count - 1)))) }
+        if chance(0.15) { schedule.append(.crash(CrashPoint.allCases[pick(0...(CrashPoint.allCases.count - 1))])) }
         return schedule
     }
 
@@ -102,7 +107,7 @@ public enum Perturbation: Sendable, Hashable, CustomStringConvertible {
                         if let user { map["user"] = .int(Int(user)) }
                         result.append(Step(line: step.line, action: .tap(label, user: user, background: true), summary: "tap: \(Matching.render(.object(map)))"))
                     }
-                case .falFault, .telegramFault, .restart, .doubleTap, .secondInstance:
+                case .falFault, .telegramFault, .restart, .doubleTap, .secondInstance, .crash:
                     continue
                 }
             }
@@ -110,6 +115,7 @@ public enum Perturbation: Sendable, Hashable, CustomStringConvertible {
         }
         perturbed.steps = result
         for case .falFault(let rule) in schedule { perturbed.faults.append(rule) }
+        for case .crash(let point) in schedule { perturbed.crashAt = point }
         return perturbed
     }
 

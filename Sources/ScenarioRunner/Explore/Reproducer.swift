@@ -28,6 +28,7 @@ enum Reproducer {
             if case .expectFALSubmit(let expectation) = step.action, expectation.verdict != nil { allowed.insert(.submitsMeetContract) }
         }
         if !allowed.isEmpty { lines.append("allow: [\(allowed.map(\.rawValue).sorted().joined(separator: ", "))]") }
+        if let point = Perturbation.apply(schedule, to: scenario, steps: steps).crashAt { lines.append("crash_at: \(point.rawValue)") }
         var faults = scenario.faults
         for case .falFault(let rule) in schedule { faults.append(rule) }
         if !faults.isEmpty {

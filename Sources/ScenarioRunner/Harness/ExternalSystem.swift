@@ -37,6 +37,7 @@ public struct ExternalSystem: Sendable {
             return "sets AishaSystem's configuration, which an external system takes from its own environment"
         }
         if scenario.faults.contains(where: { $0.fault.webhook == .drop }) { return "drops webhooks: finishing relies on the poller's clock" }
+        if let point = scenario.crashAt { return "crashes AishaSystem at \(point.rawValue): in-process only" }
         for step in scenario.steps {
             switch step.action {
             case .restart: return "restarts AishaSystem (line \(step.line)): in-process only"

@@ -34,6 +34,8 @@ final class ScenarioEnvironment: Sendable {
     private let started = Mutex(0)
     var processesStarted: Int { started.withLock { $0 } }
     var runsTwoInstances: Bool { peer.withLock { $0 != nil } }
+    /// The crash `crash_at` arms (fires once).
+    let crash: ArmedCrash
     static let token = "4242:scenario-token"
     static let webhookSecret = "scenario-secret"
 
@@ -55,6 +57,7 @@ final class ScenarioEnvironment: Sendable {
         self.system = system
         self.userOffset = userOffset
         self.defects = defects
+        self.crash = ArmedCrash(scenario.crashAt)
     }
 
     /// Starts the environment: MockFAL on virtual time, or (with `staging`) the run's FAL behind a MockFAL proxy on
@@ -192,7 +195,9 @@ final class ScenarioEnvironment: Sendable {
     /// shared backends, with webhook intake.
     func startAisha(port: Int) async throws {
         let configuration = aishaConfiguration(port: port)
-        let services = try await AishaServices.make(configuration, time: time, logger: logs.logger(label: "aisha"))
+        let crash = crash
+        let services = try await AishaServices.make(
+            configuration, time: time, logger: logs.logger(label: "aisha"), checkpoint: { try crash.reached($0) })
         try await backends.prepare(services)
         let server = try await RunningServer.start(logger: logs.logger(label: "aisha-lifecycle")) { running in
             AishaSystem.buildApplication(services, onServerRunning: running)

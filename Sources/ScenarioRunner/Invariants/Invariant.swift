@@ -82,4 +82,6 @@ struct RunEvidence: Sendable {
     var processes = 1
     /// Whether two processes ran side by side.
     var concurrentInstances = false
+    /// AishaSystem died after FAL accepted a submit and before storing its request id (`crash_at: submitted`).
+    var crashedAfterSubmit = false
 }

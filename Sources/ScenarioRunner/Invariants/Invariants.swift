@@ -40,6 +40,7 @@ enum Invariants {
         evidence.settled = env.scenario.settles
         evidence.processes = env.processesStarted
         evidence.concurrentInstances = env.runsTwoInstances
+        evidence.crashedAfterSubmit = env.crash.fired == .submitted
         return evidence
     }
 }

@@ -25,6 +25,9 @@ public struct Scenario: Sendable {
     /// The run ends with everything settled (explore lets hours pass), so every training must have finished; and its
     /// user, not knowing when the bot will answer, waits for a button that has not come yet instead of giving up.
     public var settles = false
+    /// AishaSystem dies the first time a training start reaches this point (`crash_at`), and is started again after
+    /// the step: what a crash between two writes, or between FAL's answer and its storage, leaves behind.
+    public var crashAt: CrashPoint?
     /// Expectations explore took out of the steps: what they asked for (a refusal FAL gave) still counts as asked.
     var setAside: [Step] = []
 
@@ -219,3 +222,21 @@ private struct GeneratedImage: Hashable {
 }
 
 private let generatedImages = Mutex<(images: [GeneratedImage: Data], bytes: Int)>(([:], 0))
+
+/// Where in a training start AishaSystem can be made to die (`crash_at`).
+public enum CrashPoint: String, Sendable, Hashable, CaseIterable {
+    /// Credits charged and the avatar marked `training`; nothing sent to FAL.
+    case charged
+    /// The archive stored and its URL made; nothing sent to FAL.
+    case archiveBuilt = "archive_built"
+    /// FAL accepted the submit; its request id is not stored.
+    case submitted
+
+    var checkpoint: TrainingCheckpoint {
+        switch self {
+        case .charged: .charged
+        case .archiveBuilt: .archiveBuilt
+        case .submitted: .submitted
+        }
+    }
+}

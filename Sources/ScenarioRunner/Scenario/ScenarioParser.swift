@@ -6,7 +6,7 @@ import Yams
 
 /// Reads scenario files: one scenario per file, or a list of them.
 public enum ScenarioParser {
-    static let topKeys = ["name", "reproduces", "description", "needs", "user", "users", "config", "fal", "faults", "steps", "staging", "allow", "settles"]
+    static let topKeys = ["name", "reproduces", "description", "needs", "user", "users", "config", "fal", "faults", "steps", "staging", "allow", "settles", "crash_at"]
 
     /// Every `*.yaml`/`*.yml` under the given files or folders, sorted by path.
     public static func files(in paths: [String]) throws -> [String] {
@@ -88,6 +88,7 @@ public enum ScenarioParser {
         scenario.needs = needs
         scenario.staging = try top["staging"].map { try r.bool($0, "staging") } ?? false
         scenario.settles = try top["settles"].map { try r.bool($0, "settles") } ?? false
+        scenario.crashAt = try top["crash_at"].map { try r.choice($0, "crash_at", CrashPoint.self) }
         if let list = top["allow"] {
             guard let sequence = list.sequence else { throw r.fail(list, "allow must be a list of invariant names") }
             scenario.allowed = Set(try sequence.map { try r.choice($0, "invariant", Invariant.self) })
