@@ -12,7 +12,7 @@ struct ExploreCommand: AsyncParsableCommand {
     @Option(help: "Only scenarios whose name or file contains this text.") var filter: String?
     @Option(help: "Seeds per scenario.") var seeds = 20
     @Option(help: "The first seed (a reproducer names the seed to rerun with --seed N --seeds 1).") var seed: UInt64 = 1
-    @Option(help: "Runs at once.") var jobs = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Runs at once (default: twice the cores; a run mostly waits).") var jobs = Explore.Options().jobs
     @Option(help: "Write a reproducer scenario per finding here.") var out = "reports/explore"
     @Flag(help: "Print each run's perturbations before it runs.") var verbose = false
 

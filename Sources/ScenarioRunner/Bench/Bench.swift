@@ -102,12 +102,12 @@ public enum Bench {
         return figures
     }
 
-    /// `explore` over the scenario folder with every core: perturbed runs per two minutes (issue 17: ≥ 1,000).
+    /// `explore` over the scenario folder as `aisha-scenario explore` runs it (two jobs per core): perturbed runs per two
+    /// minutes (issue 17: ≥ 1,000).
     static func explore(_ options: Options) async throws -> [BenchFigure] {
         let (scenarios, _) = try ScenarioRunner.load(paths: [options.scenarios], filter: nil, seed: 1)
         var explore = Explore.Options()
         explore.seeds = options.exploreSeeds
-        explore.jobs = ProcessInfo.processInfo.activeProcessorCount
         let summary = await Explore.run(scenarios, options: explore)
         let perTwoMinutes = Double(summary.runs) / max(summary.seconds, 0.001) * 120
         return [
