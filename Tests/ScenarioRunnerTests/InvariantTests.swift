@@ -116,6 +116,40 @@ struct InvariantTests {
         #expect(InvariantChecks.violations(evidence).contains { $0.invariant == .noUnaskedRefusal } == false)
     }
 
+    @Test("a crash after FAL accepted: the job is an orphan nobody can know only while its webhook was never delivered")
+    func unknowableOrphan() {
+        var evidence = Self.clean()
+        evidence.accounts[0].avatars[0].avatar.status = .error
+        evidence.accounts[0].avatars[0].avatar.falRequestId = nil
+        #expect(InvariantChecks.violations(evidence).contains { $0.invariant == .noOrphanPaidJob })
+        evidence.crashedAfterSubmit = true
+        #expect(InvariantChecks.violations(evidence).contains { $0.invariant == .noOrphanPaidJob } == false)
+        evidence.jobs[0].webhookAttempts = [WebhookAttempt(time: "", copy: 1, attempt: 1, outcome: "delivered", httpStatus: 200)]
+        #expect(InvariantChecks.violations(evidence).contains { $0.invariant == .noOrphanPaidJob }, "its webhook came: the system could have bound it")
+    }
+
+    @Test("a training whose job FAL still holds is not stuck; one whose job is over is")
+    func stillRunningAtFAL() {
+        var evidence = Self.clean()
+        evidence.settled = true
+        evidence.accounts[0].avatars[0].avatar.status = .training
+        evidence.messages.removeLast()
+        evidence.jobs[0].status = "IN_QUEUE"
+        #expect(InvariantChecks.violations(evidence).contains { $0.invariant == .trainingsFinish } == false)
+        evidence.jobs[0].status = "COMPLETED"
+        #expect(InvariantChecks.violations(evidence).contains { $0.invariant == .trainingsFinish })
+    }
+
+    @Test("an earlier attempt's failure before the current attempt's 'started' is not an outcome told too early")
+    func outcomePerAttempt() {
+        var evidence = Self.clean()
+        let earlier = BotMessage(messageId: 0, chatId: Self.owner, text: "😔 Обучение аватара «Anna» не удалось: the training was not confirmed by FAL.", buttons: [], photo: false, time: Self.date)
+        evidence.messages.insert(earlier, at: 0)
+        #expect(InvariantChecks.violations(evidence).contains { $0.invariant == .outcomeToldOnce } == false)
+        evidence.messages.swapAt(1, 2)  // "ready" before this attempt's "started"
+        #expect(InvariantChecks.violations(evidence).contains { $0.invariant == .outcomeToldOnce })
+    }
+
     @Test("liveness is checked only once everything has settled")
     func livenessOnlySettled() {
         var evidence = Self.clean()
