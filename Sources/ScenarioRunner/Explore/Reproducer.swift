@@ -28,15 +28,15 @@ enum Reproducer {
             if case .expectFALSubmit(let expectation) = step.action, expectation.verdict != nil { allowed.insert(.submitsMeetContract) }
         }
         if !allowed.isEmpty { lines.append("allow: [\(allowed.map(\.rawValue).sorted().joined(separator: ", "))]") }
-        if let point = Perturbation.apply(schedule, to: scenario, steps: steps).crashAt { lines.append("crash_at: \(point.rawValue)") }
-        var faults = scenario.faults
-        for case .falFault(let rule) in schedule { faults.append(rule) }
-        if !faults.isEmpty {
+        // The perturbations in place: crash point, fault rules and inserted steps, as the explore run had them.
+        let perturbed = Perturbation.apply(schedule, to: scenario, steps: steps)
+        if let point = perturbed.crashAt { lines.append("crash_at: \(point.rawValue)") }
+        if !perturbed.faults.isEmpty {
             lines.append("faults:")
-            lines += faults.map { "  - \(Matching.render(try? JSONValue.from($0)))" }
+            lines += perturbed.faults.map { "  - \(Matching.render(try? JSONValue.from($0)))" }
         }
         lines.append("steps:")
-        lines += Perturbation.apply(schedule, to: scenario, steps: steps).steps.map { "  - \($0.summary)" }
+        lines += perturbed.steps.map { "  - \($0.summary)" }
         return lines.joined(separator: "\n") + "\n"
     }
 
