@@ -29,7 +29,7 @@ public struct AishaServices: Sendable {
     public static func make(
         _ configuration: AishaConfiguration, time: TimeSource = .live, transport: any HTTPTransport = AsyncHTTPClientTransport(),
         store: (any AvatarStore)? = nil, objects: (any ObjectStore)? = nil, logger: Logger? = nil,
-        checkpoint: @escaping @Sendable (TrainingCheckpoint) async throws -> Void = { _ in }
+        checkpoint: @escaping @Sendable (Checkpoint) async throws -> Void = { _ in }
     ) async throws -> AishaServices {
         let logger = logger ?? {
             var logger = Logger(label: "aisha")
@@ -49,7 +49,7 @@ public struct AishaServices: Sendable {
         fal.metrics = metrics
         let endpoint = PublicEndpoint(configured: configuration.publicBaseURL, host: configuration.host, port: configuration.port)
         let signer = ArchiveURLSigner(secret: configuration.archiveURLSecret, endpoint: endpoint)
-        let notifier = Notifier(store: store, objects: objects, telegram: telegram, time: time, logger: logger)
+        let notifier = Notifier(store: store, objects: objects, telegram: telegram, time: time, logger: logger, checkpoint: checkpoint)
         let training = TrainingService(
             store: store, objects: objects, fal: fal, signer: signer, notifier: notifier,
             settings: TrainingSettings(cost: configuration.avatarCreationCost, styleTrainer: configuration.styleTrainer, endpoint: endpoint),

@@ -20,7 +20,7 @@ struct BotHarness: Sendable {
         cost: Int = 150, welcome: Int = 150, styleTrainer: StyleTrainer = .fluxProTrainer, verify: Bool = true,
         objects: (any ObjectStore)? = nil, configureFAL: (inout MockFALConfiguration) -> Void = { _ in },
         losesAnswer: @escaping @Sendable (OutgoingRequest) -> Bool = { _ in false },
-        checkpoint: @escaping @Sendable (TrainingCheckpoint) async throws -> Void = { _ in },
+        checkpoint: @escaping @Sendable (Checkpoint) async throws -> Void = { _ in },
         _ body: @Sendable (BotHarness) async throws -> Void
     ) async throws {
         let time = TimeSource.virtual(VirtualClock(), start: Date(timeIntervalSince1970: 1_790_000_000))

@@ -6,15 +6,16 @@ import ServiceLifecycle
 import SupportKit
 import Testing
 
-/// The process dies at each stage of the training start; a fresh instance on the same database file, storage,
-/// port, FAL and Telegram takes over. One paid submission per confirm, no stuck avatar, the user told once.
+/// The process dies at each stage of the training start, or right after sending "training started"; a fresh
+/// instance on the same database file, storage, port, FAL and Telegram takes over. One paid submission per confirm,
+/// no stuck avatar, the user told once (a message whose send the crash cut from its mark: once more).
 @Suite("Crash safety: AishaSystem dies during the training start and is restarted", .serialized)
 struct CrashSafetyTests {
     struct SimulatedCrash: Error {}
 
     /// Plays the journey to "start training" on an instance that dies at `point`, then runs `after` on its successor.
     func crash(
-        at point: TrainingCheckpoint, faults: [FaultRule] = [], _ after: @Sendable (BotHarness) async throws -> Void
+        at point: Checkpoint, faults: [FaultRule] = [], _ after: @Sendable (BotHarness) async throws -> Void
     ) async throws {
         let time = TimeSource.virtual(VirtualClock(), start: Date(timeIntervalSince1970: 1_790_000_000))
         var falConfiguration = MockFALConfiguration(contracts: try .bundled(), time: time)
@@ -30,7 +31,7 @@ struct CrashSafetyTests {
             var configuration = BotHarness.configuration(falPort: falClient.port!)
             configuration.port = LoopbackPort.free()  // the successor listens where FAL's webhook goes
             configuration.submissionTimeout = 7200
-            func instance(crashingAt point: TrainingCheckpoint?) async throws -> AishaServices {
+            func instance(crashingAt point: Checkpoint?) async throws -> AishaServices {
                 try await AishaServices.make(
                     configuration, time: time, transport: RoutingTransport(telegram: telegram), store: try SQLiteAvatarStore(path: database),
                     objects: objects, logger: .quiet, checkpoint: { if $0 == point { throw SimulatedCrash() } })
@@ -44,6 +45,7 @@ struct CrashSafetyTests {
                 // FAL fetches the archive from this instance; the test lets it finish before the instance dies (a fetch
                 // in the gap before the successor listens would fail the job, as it would in production).
                 await fal.waitUntilIdle()
+                await time.settle()
             }
             let successor = try await instance(crashingAt: nil)
             try await serving(successor) {
@@ -72,8 +74,8 @@ struct CrashSafetyTests {
         }
     }
 
-    @Test("dies before the submit (after the charge, or after the archive): failed and refunded after STALE_AFTER, told once, retrain pays once", arguments: [TrainingCheckpoint.charged, .archiveBuilt])
-    func beforeSubmit(point: TrainingCheckpoint) async throws {
+    @Test("dies before the submit (after the charge, or after the archive): failed and refunded after STALE_AFTER, told once, retrain pays once", arguments: [Checkpoint.charged, .archiveBuilt])
+    func beforeSubmit(point: Checkpoint) async throws {
         try await crash(at: point) { bot throws in
             #expect(await bot.acceptedSubmits() == 0)
             await bot.advance(.seconds(601))
@@ -121,6 +123,23 @@ struct CrashSafetyTests {
             #expect(await eventually { await bot.messageCount(containing: "не удалось") == 1 })
             #expect(try await bot.services.store.ledger(userId: BotHarness.anna.id).map(\.kind) == [.grant, .charge, .refund])
             #expect(await bot.acceptedSubmits() == 1)
+        }
+    }
+
+    @Test("dies after sending \"training started\", before marking it: the successor sends it once more when the claim runs out, then \"ready\" once")
+    func afterNotificationSent() async throws {
+        try await crash(at: .notificationSent) { bot throws in
+            #expect(await bot.messageCount(containing: "обучение запущено") == 1)
+            await bot.advance(.seconds(1000))
+            #expect(try await bot.avatar()?.status == .completed)
+            #expect(await bot.messageCount(containing: "готов!") == 0, "the chat waits for its first message, still claimed by the dead sender")
+            await bot.advance(.seconds(Notifier.claimLease))
+            #expect(await bot.messageCount(containing: "обучение запущено") == 2)
+            #expect(await bot.messageCount(containing: "готов!") == 1)
+            await bot.advance(.seconds(7200))
+            #expect(await bot.messageCount(containing: "обучение запущено") == 2)
+            #expect(await bot.messageCount(containing: "готов!") == 1)
+            #expect(try await bot.services.store.ledger(userId: BotHarness.anna.id).map(\.kind) == [.grant, .charge])
         }
     }
 }

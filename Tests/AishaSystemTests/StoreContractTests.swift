@@ -106,7 +106,7 @@ struct StoreContractTests {
         var texts: [String] = []
         while let next = try await store.claimDueNotifications(now: now, limit: 10, leaseUntil: now.addingTimeInterval(60)).first {
             texts.append(next.draft.text)
-            try await store.markNotificationSent(id: next.id, now: now)
+            try await store.markNotificationSent(id: next.id, messageId: nil, now: now)
         }
         #expect(texts == ["started", "done"])
         await store.close()
@@ -130,12 +130,33 @@ struct StoreContractTests {
         #expect(try await store.claimDueNotifications(now: now, limit: 50, leaseUntil: lease).count == 20 - claims.count)
 
         let first = try #require(claims.first)
-        try await store.markNotificationSent(id: first.id, now: now)
+        try await store.markNotificationSent(id: first.id, messageId: nil, now: now)
         let next = try await store.claimDueNotifications(now: now, limit: 50, leaseUntil: lease)
         #expect(next.map(\.draft.text) == ["\(first.draft.chatId)-1"])
         #expect(try await store.nextNotificationDue() == lease)
         let expired = try await store.claimDueNotifications(now: lease, limit: 50, leaseUntil: lease.addingTimeInterval(60))
         #expect(expired.count == 20, "claims of a sender that died expire")
+        await store.close()
+    }
+
+    @Test("outbox: a sent notification's keyboard message is kept and handed out once; what retires it survives the queue", arguments: StoreKind.available)
+    func keyboardMessages(kind: StoreKind) async throws {
+        let store = try await kind.open()
+        try await store.enqueue(NotificationDraft(chatId: 3, text: "started", buttons: [[Button("cancel", "c")]], dedupeKey: "started:a:1"), now: now)
+        try await store.enqueue(NotificationDraft(chatId: 3, text: "ready", dedupeKey: "outcome:r", retires: "started:a:1"), now: now)
+        #expect(try await store.takeKeyboardMessage(dedupeKey: "started:a:1") == nil, "not sent yet")
+        let started = try #require(try await store.claimDueNotifications(now: now, limit: 10, leaseUntil: now.addingTimeInterval(60)).first)
+        try await store.markNotificationSent(id: started.id, messageId: 42, now: now)
+        let outcome = try #require(try await store.claimDueNotifications(now: now, limit: 10, leaseUntil: now.addingTimeInterval(60)).first)
+        #expect(outcome.draft.retires == "started:a:1")
+        #expect(started.draft.retires == nil)
+        let takers = await withTaskGroup(of: Int64?.self) { group in
+            for _ in 0..<4 { group.addTask { try? await store.takeKeyboardMessage(dedupeKey: "started:a:1") } }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(takers.compactMap { $0 } == [42], "of those that would retire it, one does")
+        try await store.markNotificationSent(id: outcome.id, messageId: nil, now: now)
+        #expect(try await store.takeKeyboardMessage(dedupeKey: "outcome:r") == nil)
         await store.close()
     }
 

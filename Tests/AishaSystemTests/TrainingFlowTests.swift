@@ -100,7 +100,7 @@ struct TrainingFlowTests {
             try await bot.createAvatar(type: "Портретный")
             try await bot.tap("Начать обучение")
             await bot.advance(.seconds(1000))
-            #expect(await eventually { await bot.fal.snapshots().first?.webhookAttempts.filter { $0.outcome == "delivered" }.count == 3 })
+            #expect(await eventually { await bot.fal.snapshots().first?.webhookAttempts.filter { $0.outcome == .delivered }.count == 3 })
             #expect(await eventually { await bot.lastText().contains("готов!") })
             await bot.advance(.seconds(10))
             #expect(await bot.telegram.messages(to: 1001).filter { $0.text.contains("готов!") }.count == 1)

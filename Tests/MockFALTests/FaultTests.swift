@@ -58,7 +58,7 @@ struct FaultTests {
         await harness.advance(.seconds(600))
         #expect(await harness.status(Self.style, id).body["status"] == "COMPLETED")
         #expect(await harness.transport.webhooks.isEmpty)
-        #expect(await harness.queue.snapshots().first?.webhookAttempts.map(\.outcome) == ["dropped"])
+        #expect(await harness.queue.snapshots().first?.webhookAttempts.map(\.outcome) == [.dropped])
     }
 
     @Test("webhook duplicated ×3")
@@ -118,7 +118,7 @@ struct FaultTests {
         await harness.advance(.seconds(3600))
         #expect(await harness.transport.webhooks.count == 3)
         let outcomes = await harness.queue.snapshots().first?.webhookAttempts.map(\.outcome)
-        #expect(outcomes == ["failed", "failed", "delivered"])
+        #expect(outcomes == [.failed, .failed, .delivered])
     }
 
     @Test("probabilistic faults are reproducible from the seed")

@@ -116,16 +116,19 @@ struct InvariantTests {
         #expect(InvariantChecks.violations(evidence).contains { $0.invariant == .noUnaskedRefusal } == false)
     }
 
-    @Test("a crash after FAL accepted: the job is an orphan nobody can know only while its webhook was never delivered")
+    @Test("a crash after FAL accepted: the job is an orphan nobody can know only while its webhook was not delivered before the training ended")
     func unknowableOrphan() {
         var evidence = Self.clean()
-        evidence.accounts[0].avatars[0].avatar.status = .error
+        evidence.accounts[0].avatars[0].avatar.status = .cancelled
         evidence.accounts[0].avatars[0].avatar.falRequestId = nil
         #expect(InvariantChecks.violations(evidence).contains { $0.invariant == .noOrphanPaidJob })
         evidence.crashedAfterSubmit = true
         #expect(InvariantChecks.violations(evidence).contains { $0.invariant == .noOrphanPaidJob } == false)
-        evidence.jobs[0].webhookAttempts = [WebhookAttempt(time: "", copy: 1, attempt: 1, outcome: "delivered", httpStatus: 200)]
-        #expect(InvariantChecks.violations(evidence).contains { $0.invariant == .noOrphanPaidJob }, "its webhook came: the system could have bound it")
+        let delivered = WebhookAttempt(date: Self.date.addingTimeInterval(60), copy: 1, attempt: 1, outcome: .delivered, httpStatus: 200)
+        evidence.jobs[0].webhookAttempts = [delivered]
+        #expect(InvariantChecks.violations(evidence).contains { $0.invariant == .noOrphanPaidJob } == false, "it came after the user had cancelled")
+        evidence.jobs[0].webhookAttempts[0].date = Self.date.addingTimeInterval(-60)
+        #expect(InvariantChecks.violations(evidence).contains { $0.invariant == .noOrphanPaidJob }, "its webhook came in time: the system could have bound it")
     }
 
     @Test("a training whose job FAL still holds is not stuck; one whose job is over is")
@@ -148,6 +151,22 @@ struct InvariantTests {
         #expect(InvariantChecks.violations(evidence).contains { $0.invariant == .outcomeToldOnce } == false)
         evidence.messages.swapAt(1, 2)  // "ready" before this attempt's "started"
         #expect(InvariantChecks.violations(evidence).contains { $0.invariant == .outcomeToldOnce })
+    }
+
+    @Test("a crash between a send and its mark: one repeat of the outcome and the claim lease's delay are the crash's price; a third telling is not")
+    func crashAfterSend() {
+        func found(_ invariant: Invariant, _ change: (inout RunEvidence) -> Void) -> Bool {
+            var evidence = Self.clean()
+            change(&evidence)
+            return InvariantChecks.violations(evidence).contains { $0.invariant == invariant }
+        }
+        #expect(found(.outcomeToldOnce) { $0.messages.append($0.messages[1]) })
+        #expect(found(.outcomeToldOnce) { $0.crashedAfterSend = true; $0.messages.append($0.messages[1]) } == false)
+        #expect(found(.outcomeToldOnce) { $0.crashedAfterSend = true; $0.messages += [$0.messages[1], $0.messages[1]] })
+        let afterLease = Self.date.addingTimeInterval(Notifier.claimLease + 10)
+        #expect(found(.outcomeToldPromptly) { $0.calls[1].time = afterLease })
+        #expect(found(.outcomeToldPromptly) { $0.crashedAfterSend = true; $0.calls[1].time = afterLease } == false)
+        #expect(found(.outcomeToldPromptly) { $0.crashedAfterSend = true; $0.calls[1].time = afterLease.addingTimeInterval(60) })
     }
 
     @Test("liveness is checked only once everything has settled")

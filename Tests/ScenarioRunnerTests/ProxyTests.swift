@@ -35,7 +35,7 @@ struct ProxyTests {
         #expect(webhook?.verdict == .accepted, "FAL's signature checked against its JWKS")
         #expect(webhook?.httpStatus == 200)
         let job = try #require(await rig.proxy.snapshots().first)
-        #expect(job.status == "COMPLETED" && job.imageCount == 12 && job.webhookAttempts.map(\.outcome) == ["delivered"])
+        #expect(job.status == "COMPLETED" && job.imageCount == 12 && job.webhookAttempts.map(\.outcome) == [.delivered])
         let status = try await rig.call("GET", "/fal-ai/flux-pro-trainer/requests/\(id)/status")
         #expect(status.status == 200 && status.json["status"] == "COMPLETED")
         #expect(status.json["cancel_url"]?.stringValue?.hasPrefix(rig.proxyURL) == true, "status answers point at the proxy too")
@@ -92,7 +92,7 @@ struct ProxyTests {
         #expect(bodies.count == 1, "each copy byte-identical")
         await rig.queue.addFault(FaultRule(times: 1, fault: Fault(webhook: .drop)))
         _ = try await rig.submitStyle()
-        #expect(await eventually { await rig.proxy.snapshots().last?.webhookAttempts.map(\.outcome) == ["dropped"] })
+        #expect(await eventually { await rig.proxy.snapshots().last?.webhookAttempts.map(\.outcome) == [.dropped] })
         #expect(rig.received.withLock { $0.count } == 3)
         await rig.stop()
     }

@@ -57,13 +57,17 @@ public struct NotificationDraft: Sendable, Codable, Hashable {
     public var dedupeKey: String
     /// Stored images (object keys) sent as one photo or an album, `text` their caption.
     public var photos: [String]
+    /// The dedupe key of an earlier notification to the same chat whose buttons this one makes stale: its keyboard
+    /// is removed before this one is sent (the "cancel training" button of "training started", when the outcome comes).
+    public var retires: String?
 
-    public init(chatId: Int64, text: String, buttons: [[Button]] = [], dedupeKey: String, photos: [String] = []) {
+    public init(chatId: Int64, text: String, buttons: [[Button]] = [], dedupeKey: String, photos: [String] = [], retires: String? = nil) {
         self.chatId = chatId
         self.text = text
         self.buttons = buttons
         self.dedupeKey = dedupeKey
         self.photos = photos
+        self.retires = retires
     }
 }
 
@@ -167,7 +171,11 @@ public protocol AvatarStore: Sendable {
     func nextNotificationDue() async throws -> Date?
     /// The outbox's depth and oldest waiting message, and the credits charged and refunded so far (`/metrics`).
     func operationalStats(now: Date) async throws -> OperationalStats
-    func markNotificationSent(id: Int64, now: Date) async throws
+    /// Marks a notification sent, keeping the id of the message Telegram made of it when it has a keyboard to retire later.
+    func markNotificationSent(id: Int64, messageId: Int64?, now: Date) async throws
+    /// The message a sent notification became, while its keyboard is still up, handed out once (nil: not sent, no
+    /// keyboard, or already taken): of two that would retire it, one does.
+    func takeKeyboardMessage(dedupeKey: String) async throws -> Int64?
     func rescheduleNotification(id: Int64, at: Date, error: String) async throws
     func dropNotification(id: Int64, reason: String, now: Date) async throws
 

@@ -183,10 +183,23 @@ extension PostgresAvatarStore {
         }
     }
 
-    public func markNotificationSent(id: Int64, now: Date) async throws {
+    public func markNotificationSent(id: Int64, messageId: Int64?, now: Date) async throws {
         try await autocommit {
             try await $0.run(
-                "UPDATE outbox SET state = 'sent', sent_at = \(now.timeIntervalSince1970), attempts = attempts + 1, claimed_until = NULL WHERE id = \(id)", logger: logger)
+                """
+                UPDATE outbox SET state = 'sent', sent_at = \(now.timeIntervalSince1970), attempts = attempts + 1, claimed_until = NULL, message_id = \(messageId)
+                WHERE id = \(id)
+                """, logger: logger)
+        }
+    }
+
+    public func takeKeyboardMessage(dedupeKey: String) async throws -> Int64? {
+        try await write { db in
+            let message = try await db.first(
+                "SELECT message_id FROM outbox WHERE dedupe_key = \(dedupeKey) AND state = 'sent' FOR UPDATE", logger: logger
+            ) { try $0["message_id", as: Int64?.self] }.flatMap { $0 }
+            if message != nil { try await db.run("UPDATE outbox SET message_id = NULL WHERE dedupe_key = \(dedupeKey)", logger: logger) }
+            return message
         }
     }
 
@@ -247,8 +260,10 @@ extension PostgresAvatarStore {
         let photos = String(decoding: try JSONEncoder().encode(draft.photos), as: UTF8.self)
         try await db.run(
             """
-            INSERT INTO outbox (chat_id, text, buttons, photos, dedupe_key, state, attempts, next_attempt_at, created_at)
-            VALUES (\(draft.chatId), \(draft.text), \(buttons), \(photos), \(draft.dedupeKey), 'pending', 0, \(now.timeIntervalSince1970), \(now.timeIntervalSince1970))
+            INSERT INTO outbox (chat_id, text, buttons, photos, dedupe_key, retires, state, attempts, next_attempt_at, created_at)
+            VALUES (
+              \(draft.chatId), \(draft.text), \(buttons), \(photos), \(draft.dedupeKey), \(draft.retires), 'pending', 0, \(now.timeIntervalSince1970),
+              \(now.timeIntervalSince1970))
             ON CONFLICT (dedupe_key) DO NOTHING
             """, logger: logger)
     }

@@ -81,7 +81,9 @@ extension QueuedNotification {
         let photos = (try? JSONDecoder().decode([String].self, from: Data(try r["photos", as: String.self].utf8))) ?? []
         self.init(
             id: try r["id"],
-            draft: NotificationDraft(chatId: try r["chat_id"], text: try r["text"], buttons: buttons, dedupeKey: try r["dedupe_key"], photos: photos),
+            draft: NotificationDraft(
+                chatId: try r["chat_id"], text: try r["text"], buttons: buttons, dedupeKey: try r["dedupe_key"], photos: photos,
+                retires: try r["retires", as: String?.self]),
             attempts: try r["attempts"])
     }
 }
@@ -140,5 +142,6 @@ enum PostgresMigrations {
         ("v3-outbox-pending-per-chat", [SQLiteAvatarStore.pendingPerChatIndex]),
         ("v4-generations", SQLiteAvatarStore.generationTables.map { $0.replacing(" REAL", with: " DOUBLE PRECISION").replacing("INTEGER", with: "BIGINT") }),
         ("v5-outbox-photos", [SQLiteAvatarStore.outboxPhotosColumn]),
+        ("v6-outbox-keyboards", SQLiteAvatarStore.outboxKeyboardColumns),
     ]
 }

@@ -215,10 +215,20 @@ extension SQLiteAvatarStore {
         }
     }
 
-    public func markNotificationSent(id: Int64, now: Date) async throws {
+    public func markNotificationSent(id: Int64, messageId: Int64?, now: Date) async throws {
         try await writer.write { db in
-            try db.cachedStatement(sql: "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1, claimed_until = NULL WHERE id = ?")
-                .execute(arguments: [now.timeIntervalSince1970, id])
+            try db.cachedStatement(
+                sql: "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1, claimed_until = NULL, message_id = ? WHERE id = ?"
+            ).execute(arguments: [now.timeIntervalSince1970, messageId, id])
+        }
+    }
+
+    public func takeKeyboardMessage(dedupeKey: String) async throws -> Int64? {
+        try await writer.write { db in
+            let message = try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT message_id FROM outbox WHERE dedupe_key = ? AND state = 'sent'"), arguments: [dedupeKey])
+            if message != nil { try db.cachedStatement(sql: "UPDATE outbox SET message_id = NULL WHERE dedupe_key = ?").execute(arguments: [dedupeKey]) }
+            return message
         }
     }
 

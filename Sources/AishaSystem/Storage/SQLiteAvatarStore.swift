@@ -78,11 +78,17 @@ public final class SQLiteAvatarStore: AvatarStore {
         migrator.registerMigration("v5-outbox-photos") { db in
             try db.execute(sql: outboxPhotosColumn)
         }
+        migrator.registerMigration("v6-outbox-keyboards") { db in
+            for statement in outboxKeyboardColumns { try db.execute(sql: statement) }
+        }
         return migrator
     }
 
     /// A notification may carry stored images (a generation's result), sent as a photo or an album. Same SQL on PostgreSQL.
     static let outboxPhotosColumn = "ALTER TABLE outbox ADD COLUMN photos TEXT NOT NULL DEFAULT '[]'"
+
+    /// A notification may retire the keyboard of an earlier one, whose message id is kept once sent. Same SQL on PostgreSQL.
+    static let outboxKeyboardColumns = ["ALTER TABLE outbox ADD COLUMN retires TEXT", "ALTER TABLE outbox ADD COLUMN message_id BIGINT"]
 
     /// Finds a chat's earlier waiting message (the outbox sends one per chat at a time) without scanning the outbox:
     /// without it, claiming from many chats was quadratic in the pending messages. Same SQL on PostgreSQL.

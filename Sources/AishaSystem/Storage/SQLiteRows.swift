@@ -86,15 +86,15 @@ extension SQLiteAvatarStore {
         let photos = String(decoding: try JSONEncoder().encode(draft.photos), as: UTF8.self)
         try db.cachedStatement(
             sql: """
-                INSERT INTO outbox (chat_id, text, buttons, photos, dedupe_key, state, attempts, next_attempt_at, created_at)
-                VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING
+                INSERT INTO outbox (chat_id, text, buttons, photos, dedupe_key, retires, state, attempts, next_attempt_at, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING
                 """
-        ).execute(arguments: [draft.chatId, draft.text, buttons, photos, draft.dedupeKey, now.timeIntervalSince1970, now.timeIntervalSince1970])
+        ).execute(arguments: [draft.chatId, draft.text, buttons, photos, draft.dedupeKey, draft.retires, now.timeIntervalSince1970, now.timeIntervalSince1970])
     }
 
     static func draft(_ row: Row) -> NotificationDraft {
         let buttons = (try? JSONDecoder().decode([[Button]].self, from: Data((row["buttons"] as String).utf8))) ?? []
         let photos = (try? JSONDecoder().decode([String].self, from: Data((row["photos"] as String).utf8))) ?? []
-        return NotificationDraft(chatId: row["chat_id"], text: row["text"], buttons: buttons, dedupeKey: row["dedupe_key"], photos: photos)
+        return NotificationDraft(chatId: row["chat_id"], text: row["text"], buttons: buttons, dedupeKey: row["dedupe_key"], photos: photos, retires: row["retires"])
     }
 }

@@ -85,13 +85,13 @@ public enum CallbackAction: Sendable, Hashable {
 
     private static func key(_ id: UUID) -> String { id.uuidString.lowercased() }
 
-    /// A step of a conversation: once it is taken, the keyboard it was tapped on is removed (a menu stays).
+    /// A step of a conversation: once it is taken, the keyboard it was tapped on is removed (a menu stays, and so does
+    /// "cancel training": it asks in a message of its own, and the button goes when the training ends).
     var finishesStep: Bool {
         switch self {
-        case .gender, .type, .photosDone, .retrain, .startTraining, .cancel, .askCancel, .keepTraining, .generateWith, .style, .aspect, .imageCount,
-            .confirmGeneration:
+        case .gender, .type, .photosDone, .retrain, .startTraining, .cancel, .keepTraining, .generateWith, .style, .aspect, .imageCount, .confirmGeneration:
             true
-        case .createAvatar, .myAvatars, .generate, .again, .gallery, .galleryOf: false
+        case .createAvatar, .myAvatars, .askCancel, .generate, .again, .gallery, .galleryOf: false
         }
     }
 }

@@ -170,7 +170,7 @@ public struct ConversationHandler: Sendable {
                 try await store.saveConversation(userId: user.id, ConversationState(), now: time.now())
             case .cancel(let id):
                 let avatar = try await ownedAvatar(id, user: user.id)
-                try await cancel(avatar, chat: chat, user: user.id, state: state)
+                try await cancel(avatar, chat: chat, user: user.id, state: state, tapped: callback.message?.messageId)
             case .askCancel(let id):
                 let avatar = try await ownedAvatar(id, user: user.id)
                 guard avatar.status == .training else { throw AishaError.staleButton }
@@ -229,8 +229,9 @@ public struct ConversationHandler: Sendable {
     /// Cancels an avatar. A training FAL has already finished is not cancelled (the result is paid for and lands
     /// with its webhook); one whose submit has not been answered yet is failed here, so the start sends nothing more,
     /// and refunded, since nothing is paid at FAL. The cancel is claimed on the conversation first: of a double tap
-    /// on "Да, отменить" one cancels, the other is told by toast.
-    private func cancel(_ avatar: Avatar, chat: Int64, user: Int64, state: ConversationState) async throws {
+    /// on "Да, отменить" one cancels, the other is told by toast. Either way the cancel button of "training started"
+    /// has nothing left to do and goes.
+    private func cancel(_ avatar: Avatar, chat: Int64, user: Int64, state: ConversationState, tapped: Int64?) async throws {
         guard !avatar.status.isFinal else { throw AishaError.staleButton }
         try await claim(user, from: state, to: ConversationState(avatarId: avatar.id))
         if avatar.status == .training {
@@ -239,6 +240,7 @@ public struct ConversationHandler: Sendable {
                 logger.info("cancel sent to FAL", metadata: ["request_id": "\(requestId)", "http_status": "\(code.map(String.init) ?? "-")"])
                 if code == 400, !defects.contains(.cancelDropsCompleted) {
                     try await store.saveConversation(userId: user, ConversationState(), now: time.now())
+                    await retireCancelButton(avatar, chat: chat, tapped: tapped)
                     try await telegram.sendMessage(chatId: chat, text: Texts.cancelTooLate(avatar), buttons: [])
                     return
                 }
@@ -254,8 +256,17 @@ public struct ConversationHandler: Sendable {
             try await store.updateAvatar(id: avatar.id, now: time.now()) { $0.status = .cancelled }
         }
         try await store.saveConversation(userId: user, ConversationState(), now: time.now())
+        if avatar.status == .training { await retireCancelButton(avatar, chat: chat, tapped: tapped) }
         let refunded = avatar.status == .training ? try await charged(avatar) : 0
         try await telegram.sendMessage(chatId: chat, text: refunded > 0 ? Texts.cancelledRefunded(refunded) : Texts.cancelled, buttons: Texts.mainMenuButtons)
+    }
+
+    private func retireCancelButton(_ avatar: Avatar, chat: Int64, tapped: Int64?) async {
+        do {
+            try await training.notifier.retireKeyboard(of: Texts.startedKey(avatar.id, attempt: avatar.trainingAttempt), chat: chat, tapped: tapped)
+        } catch {
+            logger.info("the cancel button of 'training started' stays (a tap on it is answered as stale): \(error)", metadata: ["chat_id": "\(chat)"])
+        }
     }
 
     /// The credits the avatar's current training attempt was charged (what a cancel gives back).

@@ -85,8 +85,11 @@ public enum Texts {
     public static func startedNotice(_ avatar: Avatar, type: TrainingType, attempt: Int) -> NotificationDraft {
         NotificationDraft(
             chatId: avatar.ownerId, text: trainingStarted(avatar: avatar, type: type), buttons: [[Button("❌ Отменить обучение", .askCancel(avatar.id))]],
-            dedupeKey: "started:\(avatar.id.uuidString.lowercased()):\(attempt)")
+            dedupeKey: startedKey(avatar.id, attempt: attempt))
     }
+
+    /// The outbox key of an attempt's "training started" (its cancel button is retired when the attempt ends).
+    public static func startedKey(_ avatar: UUID, attempt: Int) -> String { "started:\(avatar.uuidString.lowercased()):\(attempt)" }
 
     public static func ready(_ avatar: Avatar) -> String {
         "🎉 Аватар «\(avatar.name)» готов! Теперь можно генерировать изображения."

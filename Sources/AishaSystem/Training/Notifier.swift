@@ -16,7 +16,9 @@ public actor Notifier: Service {
     let interval: Duration
     let maxAttempts = 10
     /// How long a claimed notification stays with this sender before another may take it (a sender that died).
-    static let claimLease: TimeInterval = 1800
+    public static let claimLease: TimeInterval = 1800
+    /// Called after each send, before its mark; a throw there ends the drain with no clean-up, as a crash would (tests only).
+    let checkpoint: @Sendable (Checkpoint) async throws -> Void
     private var kicked = false
     private var pendingKick: Activity.Token?
     private var looping = false
@@ -25,8 +27,12 @@ public actor Notifier: Service {
     private var draining = false
     private var drainWaiters: [CheckedContinuation<Void, Never>] = []
 
-    init(store: any AvatarStore, objects: any ObjectStore, telegram: TelegramClient, time: TimeSource, logger: Logger, interval: Duration = .seconds(60)) {
+    init(
+        store: any AvatarStore, objects: any ObjectStore, telegram: TelegramClient, time: TimeSource, logger: Logger, interval: Duration = .seconds(60),
+        checkpoint: @escaping @Sendable (Checkpoint) async throws -> Void = { _ in }
+    ) {
         self.store = store
+        self.checkpoint = checkpoint
         self.objects = objects
         self.telegram = telegram
         self.time = time
@@ -123,10 +129,12 @@ public actor Notifier: Service {
     private func deliver(_ item: QueuedNotification) async throws -> Bool {
         let now = time.now()
         do {
-            try await send(item.draft)
+            if let earlier = item.draft.retires { try await retireKeyboard(of: earlier, chat: item.draft.chatId) }
+            let message = try await send(item.draft)
+            try await checkpoint(.notificationSent)
             // Sent: the mark must land even when shutdown cancels this drain now, or the next sender repeats the message.
             let store = store
-            try await Task { try await store.markNotificationSent(id: item.id, now: now) }.value
+            try await Task { try await store.markNotificationSent(id: item.id, messageId: message, now: now) }.value
             return true
         } catch let error as TelegramError {
             switch error {
@@ -137,7 +145,7 @@ public actor Notifier: Service {
                 try await store.dropNotification(id: item.id, reason: error.description, now: now)
                 logger.warning("user blocked the bot; notification dropped", metadata: ["chat_id": "\(item.draft.chatId)"])
             case .notModified:
-                try await store.markNotificationSent(id: item.id, now: now)
+                try await store.markNotificationSent(id: item.id, messageId: nil, now: now)
             case .api(let code, _) where code < 500:
                 try await store.dropNotification(id: item.id, reason: error.description, now: now)
             default:
@@ -152,12 +160,28 @@ public actor Notifier: Service {
         }
     }
 
-    private func send(_ draft: NotificationDraft) async throws {
+    /// Sends a draft; returns the message's id when it has a keyboard a later notification may retire.
+    private func send(_ draft: NotificationDraft) async throws -> Int64? {
         guard draft.photos.isEmpty else {
             var photos: [Data] = []
             for key in draft.photos { photos.append(try await objects.get(key: key)) }
-            return try await telegram.sendPhotos(chatId: draft.chatId, photos: photos, caption: draft.text)
+            try await telegram.sendPhotos(chatId: draft.chatId, photos: photos, caption: draft.text)
+            return nil
         }
-        _ = try await telegram.call("sendMessage", TelegramClient.messageParameters(chatId: draft.chatId, text: draft.text, buttons: draft.buttons))
+        let sent = try await telegram.call("sendMessage", TelegramClient.messageParameters(chatId: draft.chatId, text: draft.text, buttons: draft.buttons))
+        return draft.buttons.isEmpty ? nil : sent["message_id"]?.intValue.map(Int64.init)
+    }
+
+    /// Removes the keyboard of the message an earlier notification became — at most once, however many ask — unless
+    /// it is the message a tap came from (`tapped`), whose keyboard the tap's own handling removes. A message the user
+    /// deleted has none left. A 429, 403 or 5xx is the caller's (a notification waits, is dropped or retried as its
+    /// own send would be); the keyboard then stays, and a tap on it is answered as stale.
+    public func retireKeyboard(of dedupeKey: String, chat: Int64, tapped: Int64? = nil) async throws {
+        guard let message = try await store.takeKeyboardMessage(dedupeKey: dedupeKey), message != tapped else { return }
+        do {
+            try await telegram.removeButtons(chatId: chat, messageId: message)
+        } catch TelegramError.api(let code, let description) where code == 400 {
+            logger.info("keyboard to retire is gone: \(description)", metadata: ["chat_id": "\(chat)"])
+        }
     }
 }

@@ -42,7 +42,7 @@ public struct ResultHandler: Sendable {
                 chatId: avatar.ownerId,
                 text: failed ? Texts.failed(avatar, charged: true) : Texts.ready(avatar),
                 buttons: failed ? Texts.retryButtons(avatar.id) : Texts.mainMenuButtons,
-                dedupeKey: "outcome:\(report.requestId)")
+                dedupeKey: "outcome:\(report.requestId)", retires: Texts.startedKey(avatar.id, attempt: avatar.trainingAttempt))
         }
         var logger = logger
         logger[metadataKey: "request_id"] = "\(report.requestId)"

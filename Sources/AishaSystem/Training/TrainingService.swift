@@ -20,14 +20,16 @@ public struct StartedTraining: Sendable, Hashable {
     public var requestId: String
 }
 
-/// The stages of a training start that leave something behind, where tests stop the process as a crash would.
-public enum TrainingCheckpoint: Sendable, Hashable {
+/// The points of AishaSystem's work that leave something behind, where tests stop the process as a crash would.
+public enum Checkpoint: Sendable, Hashable {
     /// Credits charged and the avatar marked `training`.
     case charged
     /// The archive is stored and its URL made.
     case archiveBuilt
     /// FAL accepted the submit; its request id is not stored yet.
     case submitted
+    /// A notification went to Telegram; the outbox does not know yet (it will send it again after the claim lease).
+    case notificationSent
 }
 
 /// Starts trainings: type from the stored avatar, a real archive URL, the preset's input, one paid submission.
@@ -44,7 +46,7 @@ public struct TrainingService: Sendable {
     let metrics: AishaMetrics
     var defects: Set<InjectedDefect> = []
     /// Called at each checkpoint; a throw there ends the start with no clean-up, as a crash would (tests only).
-    var checkpoint: @Sendable (TrainingCheckpoint) async throws -> Void = { _ in }
+    var checkpoint: @Sendable (Checkpoint) async throws -> Void = { _ in }
 
     /// `fallbackType` is the conversation's choice, used only when the avatar row has no type (seed bug 1).
     public func start(avatarId: UUID, ownerId: Int64, fallbackType: TrainingType?) async throws -> StartedTraining {

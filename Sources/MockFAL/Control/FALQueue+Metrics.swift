@@ -18,7 +18,7 @@ extension FALQueue {
         var deliveries: [String: Int] = [:]
         for job in snapshots() {
             jobs[job.status, default: 0] += 1
-            for attempt in job.webhookAttempts { deliveries[attempt.outcome, default: 0] += 1 }
+            for attempt in job.webhookAttempts { deliveries[attempt.outcome.rawValue, default: 0] += 1 }
         }
         for (status, count) in jobs.sorted(by: { $0.key < $1.key }) {
             registry.makeGauge(name: "mockfal_jobs", labels: [("status", status)]).set(Int64(count))

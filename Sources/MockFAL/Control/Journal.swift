@@ -50,7 +50,7 @@ public struct JournalEntry: Sendable, Codable, Hashable {
 }
 
 /// A job as the control API shows it.
-public struct JobSnapshot: Sendable, Codable, Hashable {
+public struct JobSnapshot: Sendable, Encodable, Hashable {
     public var requestId: String
     public var appId: String
     public var status: String

@@ -113,16 +113,42 @@ struct Job: Sendable {
 }
 
 /// One try at delivering a webhook.
-public struct WebhookAttempt: Sendable, Codable, Hashable {
+public struct WebhookAttempt: Sendable, Encodable, Hashable {
+    /// What became of a try.
+    public enum Outcome: String, Sendable, Encodable, Hashable {
+        /// The receiver answered 2xx.
+        case delivered
+        /// The receiver answered otherwise, or could not be reached (retried while tries remain).
+        case failed
+        /// A fault dropped it: never sent.
+        case dropped
+        /// A fault holds it until another job's webhook has gone out (reordering).
+        case held
+        /// Every try failed.
+        case gaveUp = "gave_up"
+    }
+
+    /// When, as on the wire (`date` as an ISO 8601 string).
     public var time: String
+    /// When (not on the wire).
+    public var date: Date
     public var copy: Int
     public var attempt: Int
-    /// `delivered`, `failed`, `dropped`, `held`, `gave_up`
-    public var outcome: String
+    public var outcome: Outcome
     public var httpStatus: Int?
     public var error: String?
     /// Its place in the run's one sequence of events (reports; not on the wire).
     public var order = EventOrder.next()
+
+    public init(date: Date, copy: Int, attempt: Int, outcome: Outcome, httpStatus: Int? = nil, error: String? = nil) {
+        self.time = Job.timestamp(date)
+        self.date = date
+        self.copy = copy
+        self.attempt = attempt
+        self.outcome = outcome
+        self.httpStatus = httpStatus
+        self.error = error
+    }
 
     enum CodingKeys: String, CodingKey {
         case time, copy, attempt, outcome, httpStatus = "http_status", error

@@ -46,9 +46,9 @@ extension FALProxy {
         var answer = 200
         switch fault.webhook {
         case .drop:
-            note(requestId, copy: 1, attempt: 0, outcome: "dropped")
+            note(requestId, copy: 1, attempt: 0, outcome: .dropped)
         case .reorder:
-            note(requestId, copy: 1, attempt: 0, outcome: "held")
+            note(requestId, copy: 1, attempt: 0, outcome: .held)
             held.append(HeldWebhook(hook: hook, requestId: requestId, headers: relayed, body: body))
         case .delay:
             let at = configuration.time.now().addingTimeInterval(fault.webhookDelaySeconds ?? 60)
@@ -89,7 +89,7 @@ extension FALProxy {
         do {
             let status = try await configuration.transport.send(request).status
             let delivered = (200..<300).contains(status)
-            note(requestId, copy: copy, attempt: attempt, outcome: delivered ? "delivered" : "failed", status: status)
+            note(requestId, copy: copy, attempt: attempt, outcome: delivered ? .delivered : .failed, status: status)
             if delivered, held.contains(where: { $0.requestId != requestId }) {
                 let others = held.filter { $0.requestId != requestId }
                 held.removeAll { $0.requestId != requestId }
@@ -99,7 +99,7 @@ extension FALProxy {
             }
             return status
         } catch {
-            note(requestId, copy: copy, attempt: attempt, outcome: "failed", error: "\(error)")
+            note(requestId, copy: copy, attempt: attempt, outcome: .failed, error: "\(error)")
             return 502
         }
     }
@@ -114,12 +114,12 @@ extension FALProxy {
             let backoff = configuration.webhookRetryBase * (1 << min(attempt - 1, 7))
             do { try await configuration.time.sleep(for: backoff) } catch { return }
         }
-        note(requestId, copy: copy, attempt: configuration.webhookMaxAttempts, outcome: "gave_up")
+        note(requestId, copy: copy, attempt: configuration.webhookMaxAttempts, outcome: .gaveUp)
     }
 
-    func note(_ id: String, copy: Int, attempt: Int, outcome: String, status: Int? = nil, error: String? = nil) {
+    func note(_ id: String, copy: Int, attempt: Int, outcome: WebhookAttempt.Outcome, status: Int? = nil, error: String? = nil) {
         jobs[id]?.webhookAttempts.append(
-            WebhookAttempt(time: Job.timestamp(configuration.time.now()), copy: copy, attempt: attempt, outcome: outcome, httpStatus: status, error: error))
+            WebhookAttempt(date: configuration.time.now(), copy: copy, attempt: attempt, outcome: outcome, httpStatus: status, error: error))
     }
 
     /// FAL's headers as they came, less those that belong to one connection.

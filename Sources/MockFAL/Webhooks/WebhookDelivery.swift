@@ -34,10 +34,10 @@ extension FALQueue {
         var notBefore: Date?
         switch job.fault.webhook {
         case .drop:
-            noteAttempt(id, copy: 1, attempt: 0, outcome: "dropped")
+            noteAttempt(id, copy: 1, attempt: 0, outcome: .dropped)
             return
         case .reorder:
-            noteAttempt(id, copy: 1, attempt: 0, outcome: "held")
+            noteAttempt(id, copy: 1, attempt: 0, outcome: .held)
             heldWebhooks.append(PendingWebhook(jobId: id, copy: 1))
             return
         case .duplicate:
@@ -81,7 +81,7 @@ extension FALQueue {
                 failure = String(describing: error)
             }
             let delivered = status.map { (200..<300).contains($0) } ?? false
-            noteAttempt(id, copy: copy, attempt: attempt, outcome: delivered ? "delivered" : "failed", status: status, error: failure)
+            noteAttempt(id, copy: copy, attempt: attempt, outcome: delivered ? .delivered : .failed, status: status, error: failure)
             if delivered {
                 logger.info("webhook delivered", metadata: ["request_id": "\(id)", "copy": "\(copy)"])
                 releaseHeldWebhooks(after: id)
@@ -93,7 +93,7 @@ extension FALQueue {
             do { try await configuration.time.sleep(until: now.addingTimeInterval(backoff.timeInterval)) } catch { return }
             busy += 1
         }
-        noteAttempt(id, copy: copy, attempt: configuration.webhookMaxAttempts, outcome: "gave_up")
+        noteAttempt(id, copy: copy, attempt: configuration.webhookMaxAttempts, outcome: .gaveUp)
         logger.warning("webhook given up", metadata: ["request_id": "\(id)"])
     }
 
@@ -107,8 +107,7 @@ extension FALQueue {
         }
     }
 
-    func noteAttempt(_ id: String, copy: Int, attempt: Int, outcome: String, status: Int? = nil, error: String? = nil) {
-        jobs[id]?.webhookAttempts.append(
-            WebhookAttempt(time: Job.timestamp(now), copy: copy, attempt: attempt, outcome: outcome, httpStatus: status, error: error))
+    func noteAttempt(_ id: String, copy: Int, attempt: Int, outcome: WebhookAttempt.Outcome, status: Int? = nil, error: String? = nil) {
+        jobs[id]?.webhookAttempts.append(WebhookAttempt(date: now, copy: copy, attempt: attempt, outcome: outcome, httpStatus: status, error: error))
     }
 }

@@ -15,8 +15,8 @@ public enum Perturbation: Sendable, Hashable, CustomStringConvertible {
     case doubleTap(step: Int)
     /// A second AishaSystem on the same database from before a step on, updates alternating between the two.
     case secondInstance(beforeStep: Int)
-    /// AishaSystem dies inside a training start (between two writes, or between FAL's answer and its storage) and
-    /// is started again after the step.
+    /// AishaSystem dies inside a training start (between two writes, or between FAL's answer and its storage) or
+    /// between a notification's send and its mark, and is started again.
     case crash(CrashPoint)
 
     public var description: String {
@@ -26,7 +26,7 @@ public enum Perturbation: Sendable, Hashable, CustomStringConvertible {
         case .restart(let step): "restart before step \(step + 1)"
         case .doubleTap(let step): "double tap at step \(step + 1)"
         case .secondInstance(let step): "a second instance from step \(step + 1)"
-        case .crash(let point): "a crash at \(point.rawValue) in a training start"
+        case .crash(let point): "a crash at \(point.rawValue)"
         }
     }
 

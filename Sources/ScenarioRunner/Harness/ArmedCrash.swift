@@ -17,7 +17,7 @@ final class ArmedCrash: Sendable {
     var fired: CrashPoint? { state.withLock { $0.fired } }
 
     /// The system's checkpoint hook: throws once, at the armed point.
-    func reached(_ checkpoint: TrainingCheckpoint) throws {
+    func reached(_ checkpoint: Checkpoint) throws {
         let fired = state.withLock { state -> CrashPoint? in
             guard let point = state.point, point.checkpoint == checkpoint else { return nil }
             state = (nil, point, true)

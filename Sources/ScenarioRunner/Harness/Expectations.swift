@@ -42,8 +42,8 @@ struct Expectations {
             await executor.settle()
             let job = await env.falJobs.snapshots().last
             let all = job?.webhookAttempts ?? []
-            let actualDelivered = all.filter { $0.outcome == "delivered" }.count
-            let actualAttempts = all.filter { $0.outcome == "delivered" || $0.outcome == "failed" }.count
+            let actualDelivered = all.filter { $0.outcome == .delivered }.count
+            let actualAttempts = all.filter { $0.outcome == .delivered || $0.outcome == .failed }.count
             var diff: [String] = []
             if let delivered, delivered != actualDelivered { diff.append("delivered: expected \(delivered), actual \(actualDelivered)") }
             if let attempts, attempts != actualAttempts { diff.append("attempts: expected \(attempts), actual \(actualAttempts)") }
@@ -53,7 +53,7 @@ struct Expectations {
                 let verified = env.scenario.config.webhookVerify && actualDelivered > 0 && !all.contains { $0.httpStatus == 401 }
                 if verified != signatureOK { diff.append("signature_ok: expected \(signatureOK), actual \(verified)") }
             }
-            guard diff.isEmpty else { throw StepFailure(message: "webhook deliveries differ", diff: diff + all.map { "attempt: \($0.outcome) \($0.httpStatus.map(String.init) ?? "")" }) }
+            guard diff.isEmpty else { throw StepFailure(message: "webhook deliveries differ", diff: diff + all.map { "attempt: \($0.outcome.rawValue) \($0.httpStatus.map(String.init) ?? "")" }) }
         case .expectCredits(let balance, let ledger, let id):
             let user = try executor.user(id)
             let actualBalance = try await env.store.user(id: user.id)?.balance
@@ -108,12 +108,14 @@ struct Expectations {
     }
 
     private func message(_ expectation: MessageExpectation, user: ScenarioUser) async throws {
-        // An edited message may be the one matched last: it changed since.
-        let start = max(0, (executor.cursors[user.id] ?? 0) - (expectation.edited ? 1 : 0))
+        // An edit changes a message already on screen: any of the chat's messages, the latest that matches.
+        let cursor = executor.cursors[user.id] ?? 0
+        let start = expectation.edited ? 0 : cursor
         var matchedIndex: Int?
         _ = await eventually(timeout: env.patience(expectation.timeout)) {
             let messages = await env.world.messages(to: user.id)
-            matchedIndex = messages.indices.dropFirst(start).first { matches(messages[$0], expectation) }
+            let candidates = messages.indices.dropFirst(start)
+            matchedIndex = expectation.edited ? candidates.last { matches(messages[$0], expectation) } : candidates.first { matches(messages[$0], expectation) }
             return matchedIndex != nil
         }
         let messages = await env.world.messages(to: user.id)
@@ -131,7 +133,7 @@ struct Expectations {
                 message: "no \(expectation.edited ? "edited" : "new") message to \(user.firstName) that \(expected.joined(separator: " and "))",
                 diff: unseen.isEmpty ? ["actual: no new message since the previous expectation"] : unseen)
         }
-        executor.cursors[user.id] = index + 1
+        executor.cursors[user.id] = max(cursor, index + 1)
     }
 
     private func matches(_ message: BotMessage, _ expectation: MessageExpectation) -> Bool {
@@ -139,7 +141,10 @@ struct Expectations {
         if let text = expectation.contains, !message.text.contains(text) { return false }
         if let text = expectation.equals, message.text != text { return false }
         if let pattern = expectation.regex, let regex = try? Regex(pattern), message.text.firstMatch(of: regex) == nil { return false }
-        if let buttons = expectation.buttons, !buttons.allSatisfy({ label in message.labels.contains { $0.contains(label) } }) { return false }
+        if let buttons = expectation.buttons {
+            // `buttons: []`: none left.
+            if buttons.isEmpty ? !message.labels.isEmpty : !buttons.allSatisfy({ label in message.labels.contains { $0.contains(label) } }) { return false }
+        }
         return true
     }
 

@@ -152,10 +152,7 @@ public enum ScenarioRunner {
         for (index, step) in scenario.steps.enumerated() {
             do {
                 try await executor.run(step)
-                if environment.crash.takeRestartDue() {
-                    executor.note(.system, "AishaSystem crashed (crash_at) during step \(index + 1); started again")
-                    try await environment.restartAisha()
-                }
+                try await executor.restartIfCrashed()
                 await executor.noteStateChanges()
                 if index == scenario.steps.count - 1 { try await executor.finishInFlight() }
             } catch {

@@ -6,12 +6,12 @@ extension StepExecutor {
     /// Lets virtual time pass, a poll interval at a time, until nothing is left to happen, or `limit` has passed;
     /// returns the time that passed. A run whose world went quiet after ten minutes skips hours of idle poller ticks,
     /// and one that never does still gets every retry, recovery and timeout within the limit.
-    func settleQuietly(atMost limit: Duration) async -> Duration {
+    func settleQuietly(atMost limit: Duration) async throws -> Duration {
         let chunk = max(scenario.config.pollInterval, .seconds(1))
         var passed: Duration = .zero
         while passed < limit {
             let step = min(chunk, limit - passed)
-            await advance(step)
+            try await advance(step)
             passed += step
             if await worldIsQuiet() { break }
         }
@@ -34,12 +34,12 @@ extension StepExecutor {
 
     /// The button to tap. In a run that `settles` (explore's), a user whose button has not come yet waits for it, time
     /// passing deadline by deadline for up to an hour, as a person waits for the bot's message before tapping.
-    func waitForButton(_ label: String, user: ScenarioUser, on which: MessageChoice) async -> Result<(InlineButton, BotMessage), TapFailure> {
+    func waitForButton(_ label: String, user: ScenarioUser, on which: MessageChoice) async throws -> Result<(InlineButton, BotMessage), TapFailure> {
         var found = await env.world.button(label, for: user, on: which)
         guard scenario.settles, case .inProcess = env.system, let clock = env.time.virtualClock else { return found }
         let limit = clock.now.advanced(by: .seconds(3600))
         while case .failure = found, let next = clock.nextDeadline, next <= limit {
-            await advance(clock.now.duration(to: next))
+            try await advance(clock.now.duration(to: next))
             found = await env.world.button(label, for: user, on: which)
         }
         return found

@@ -75,14 +75,14 @@ final class StepExecutor {
                 note(.clock, "advance: up to \((duration * staging.timeScale).timeInterval) s of real time")
             } else {
                 note(.clock, "advance \(duration.timeInterval) s")
-                await advance(duration)
+                try await advance(duration)
             }
         case .settle(let limit):
             if case .proxied(_, let staging) = env.falSide {
                 horizon = max(horizon ?? .now, .now) + limit * staging.timeScale
                 note(.clock, "settle: up to \((limit * staging.timeScale).timeInterval) s of real time")
             } else {
-                let waited = await settleQuietly(atMost: limit)
+                let waited = try await settleQuietly(atMost: limit)
                 note(.clock, "settled after \(waited.timeInterval) s (at most \(limit.timeInterval) s)")
             }
         case .restart:
@@ -167,7 +167,7 @@ final class StepExecutor {
             }
             return
         }
-        switch await waitForButton(label, user: user, on: which) {
+        switch try await waitForButton(label, user: user, on: which) {
         case .success(let (button, message)): try await answer("callback") { await world.userTaps(from: user, data: button.callbackData, on: message) }
         case .failure(let failure): throw StepFailure(message: failure.description)
         }
@@ -206,11 +206,20 @@ final class StepExecutor {
 
     /// Moves virtual time deadline by deadline; at each, the work it wakes (jobs, webhooks, polls, notifications)
     /// finishes before time moves on, so events happen in the order their times say.
-    func advance(_ duration: Duration) async {
+    /// Lets virtual time pass; a system that crashed meanwhile (`crash_at`) is started again once the time has passed.
+    func advance(_ duration: Duration) async throws {
         await letBackgroundUpdatesStart()
         await settle()
         await env.time.advance(by: duration)
         await settle()
+        try await restartIfCrashed()
+    }
+
+    /// Starts AishaSystem again if it died at its `crash_at` point since the last look.
+    func restartIfCrashed() async throws {
+        guard env.crash.takeRestartDue() else { return }
+        note(.system, "AishaSystem crashed at \(env.crash.fired?.rawValue ?? "?") (crash_at); started again")
+        try await env.restartAisha()
     }
 
     /// Waits until the counted work and MockFAL's own are done.

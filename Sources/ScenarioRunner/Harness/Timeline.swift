@@ -26,7 +26,7 @@ enum Timeline {
                 events.append(
                     TimelineEvent(
                         time: parser.date(from: attempt.time) ?? env.time.now(), kind: .webhook,
-                        text: "webhook \(job.requestId.prefix(8)) copy \(attempt.copy) try \(attempt.attempt): \(attempt.outcome) \(attempt.httpStatus.map(String.init) ?? "")",
+                        text: "webhook \(job.requestId.prefix(8)) copy \(attempt.copy) try \(attempt.attempt): \(attempt.outcome.rawValue) \(attempt.httpStatus.map(String.init) ?? "")",
                         order: attempt.order))
             }
         }

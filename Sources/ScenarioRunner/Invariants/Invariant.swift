@@ -84,4 +84,7 @@ struct RunEvidence: Sendable {
     var concurrentInstances = false
     /// AishaSystem died after FAL accepted a submit and before storing its request id (`crash_at: submitted`).
     var crashedAfterSubmit = false
+    /// AishaSystem died between a notification's send and its mark (`crash_at: notification_sent`): the outbox sends
+    /// it once more when the dead sender's claim runs out, and the chat's later messages wait for it.
+    var crashedAfterSend = false
 }

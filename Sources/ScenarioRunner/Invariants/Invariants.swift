@@ -9,6 +9,7 @@ enum Invariants {
         guard case .inProcess = env.system else { return [] }
         await executor.settle()
         try await env.drainNotifications()
+        try await executor.restartIfCrashed()
         await executor.noteStateChanges()
         return InvariantChecks.violations(try await evidence(env, executor), allowed: env.scenario.allowed)
     }
@@ -41,6 +42,7 @@ enum Invariants {
         evidence.processes = env.processesStarted
         evidence.concurrentInstances = env.runsTwoInstances
         evidence.crashedAfterSubmit = env.crash.fired == .submitted
+        evidence.crashedAfterSend = env.crash.fired == .notificationSent
         return evidence
     }
 }

@@ -223,7 +223,7 @@ private struct GeneratedImage: Hashable {
 
 private let generatedImages = Mutex<(images: [GeneratedImage: Data], bytes: Int)>(([:], 0))
 
-/// Where in a training start AishaSystem can be made to die (`crash_at`).
+/// Where AishaSystem can be made to die (`crash_at`): inside a training start, or between a notification's send and its mark.
 public enum CrashPoint: String, Sendable, Hashable, CaseIterable {
     /// Credits charged and the avatar marked `training`; nothing sent to FAL.
     case charged
@@ -231,12 +231,15 @@ public enum CrashPoint: String, Sendable, Hashable, CaseIterable {
     case archiveBuilt = "archive_built"
     /// FAL accepted the submit; its request id is not stored.
     case submitted
+    /// The first notification from the outbox reached Telegram; it is not marked sent.
+    case notificationSent = "notification_sent"
 
-    var checkpoint: TrainingCheckpoint {
+    var checkpoint: Checkpoint {
         switch self {
         case .charged: .charged
         case .archiveBuilt: .archiveBuilt
         case .submitted: .submitted
+        case .notificationSent: .notificationSent
         }
     }
 }
