@@ -41,18 +41,24 @@ enum BotAPIBody {
         }
     }
 
-    /// The text fields of a multipart/form-data body (file parts are skipped).
+    /// The text fields of a multipart/form-data body (file parts are skipped). Read as bytes: a file part is an image,
+    /// and only the part heads and text values are decoded.
     static func multipart(_ body: Data, boundary: String) -> [(String, String)] {
-        let text = String(decoding: body, as: UTF8.self)
+        let delimiter = Data("--\(boundary)".utf8)
+        let headEnd = Data("\r\n\r\n".utf8)
         var fields: [(String, String)] = []
-        for part in text.components(separatedBy: "--\(boundary)") {
-            guard let split = part.range(of: "\r\n\r\n") else { continue }
-            let head = part[..<split.lowerBound]
+        var cursor = body.startIndex
+        while let start = body.range(of: delimiter, in: cursor..<body.endIndex) {
+            let next = body.range(of: delimiter, in: start.upperBound..<body.endIndex)
+            let part = start.upperBound..<(next?.lowerBound ?? body.endIndex)
+            cursor = next?.lowerBound ?? body.endIndex
+            guard let split = body.range(of: headEnd, in: part) else { continue }
+            let head = String(decoding: body[part.lowerBound..<split.lowerBound], as: UTF8.self)
             guard let nameRange = head.range(of: "name=\""), !head.contains("filename=") else { continue }
             let name = head[nameRange.upperBound...].prefix { $0 != "\"" }
-            var value = String(part[split.upperBound...])
-            if value.hasSuffix("\r\n") { value.removeLast(1) }
-            fields.append((String(name), value))
+            var value = body[split.upperBound..<part.upperBound]
+            if value.suffix(2).elementsEqual("\r\n".utf8) { value = value.dropLast(2) }
+            fields.append((String(name), String(decoding: value, as: UTF8.self)))
         }
         return fields
     }
