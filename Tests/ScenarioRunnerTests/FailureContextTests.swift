@@ -36,6 +36,15 @@ struct FailureContextTests {
         #expect(report.contains("FAL calls and webhooks"), "\(report)")
     }
 
+    @Test("the chat says which message an edit changed: the cancel button of \"training started\" going when the training ends")
+    func editsNameTheirMessage() async throws {
+        let (scenarios, _) = try ScenarioRunner.load(paths: ["\(scenarioFolder)/cancel-button-goes-when-training-ends.yaml"], filter: nil, seed: 1)
+        let result = await ScenarioRunner.run(try #require(scenarios.first), options: RunOptions())
+        #expect(result.passed, "\(result.outcome)")
+        let edits = result.timeline.filter { $0.kind == .edit }.map(\.text)
+        #expect(edits.suffix(2) == ["keyboard removed of «🎭 Портретное обучение запущено для аватара «Вер…»", "keyboard removed of «Отменить обучение аватара «Вера»? Списанные 150…»"], "\(edits)")
+    }
+
     @Test("a diff puts the decisive field first")
     func decisiveFirst() {
         let diff = Matching.diff(["finetune_id": "a", "status": "completed", "attempt": 2], ["finetune_id": "b", "status": "error", "attempt": 1])

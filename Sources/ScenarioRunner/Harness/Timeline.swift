@@ -46,7 +46,11 @@ enum Timeline {
         case ("editmessagetext", true):
             return TimelineEvent(time: call.time, kind: .edit, text: call.text ?? "", chat: call.chatId, buttons: buttons, order: call.order)
         case ("editmessagereplymarkup", true):
-            let text = buttons.isEmpty ? "keyboard removed" : "keyboard changed"
+            let which = call.editedText.map { text in
+                let line = text.prefix { $0 != "\n" }
+                return " of «\(line.count > 48 ? line.prefix(47) + "…" : line)»"
+            } ?? ""
+            let text = (buttons.isEmpty ? "keyboard removed" : "keyboard changed") + which
             return TimelineEvent(time: call.time, kind: .edit, text: text, chat: call.chatId, buttons: buttons, order: call.order)
         case ("deletemessage", true):
             return TimelineEvent(time: call.time, kind: .edit, text: "message deleted", chat: call.chatId, order: call.order)

@@ -211,12 +211,15 @@ extension TelegramWorld {
     private func record(
         _ method: String, _ answer: (Int, JSONValue), chat: Int64? = nil, cause: BotAPICall.Cause = .ran, params: [String: JSONValue] = [:]
     ) -> (Int, JSONValue) {
-        calls.append(
-            BotAPICall(
-                time: time.now(), method: method, status: answer.0, description: answer.1["description"]?.stringValue, chatId: chat, cause: cause,
-                text: (params["text"] ?? params["caption"])?.stringValue,
-                buttons: (try? Self.keyboard(params["reply_markup"]).get())?.flatMap { $0.map(\.text) },
-                alert: params["show_alert"].map { $0 == true || $0.stringValue == "true" }))
+        var call = BotAPICall(
+            time: time.now(), method: method, status: answer.0, description: answer.1["description"]?.stringValue, chatId: chat, cause: cause,
+            text: (params["text"] ?? params["caption"])?.stringValue,
+            buttons: (try? Self.keyboard(params["reply_markup"]).get())?.flatMap { $0.map(\.text) },
+            alert: params["show_alert"].map { $0 == true || $0.stringValue == "true" })
+        if method == "editmessagereplymarkup", let id = params["message_id"]?.intValue.map(Int64.init) {
+            call.editedText = messages.first { $0.messageId == id && $0.chatId == chat }?.text
+        }
+        calls.append(call)
         return answer
     }
 }

@@ -48,6 +48,8 @@ public struct BotAPICall: Sendable, Hashable, Codable {
     public var order = EventOrder.next()
     /// `answerCallbackQuery` with `show_alert`.
     public var alert: Bool?
+    /// A keyboard edit: the text of the message whose keyboard it changed (which one, for a reader of the chat).
+    public var editedText: String?
 }
 
 /// An error the mock answers instead of running a method (429, 403, 400 …).
