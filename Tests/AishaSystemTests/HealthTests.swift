@@ -10,6 +10,37 @@ import Testing
 /// log can be JSON lines.
 @Suite("Operations: readiness and JSON logs")
 struct HealthTests {
+    @Test("webhook mode: setWebhook is tried again (1 s, 2 s, 4 s …) until Telegram takes it, then never again")
+    func webhookRegistrationRetries() async throws {
+        let clock = VirtualClock()
+        let time = TimeSource.virtual(clock)
+        let telegram = RecordingTelegram()
+        for _ in 0..<3 { await telegram.failNext("setWebhook", code: 502, description: "Bad Gateway") }
+        var configuration = AishaConfiguration(telegramBotToken: "1:t", falKey: "k", archiveURLSecret: "s")
+        configuration.telegramMode = .webhook
+        configuration.telegramWebhookSecret = "secret"
+        configuration.telegramWebhookURL = "https://bot.example/telegram/webhook"
+        configuration.telegramAPIBaseURL = RecordingTelegram.base
+        configuration.databaseURL = "sqlite://:memory:"
+        configuration.storageURL = "memory://"
+        let services = try await AishaServices.make(configuration, time: time, transport: RoutingTransport(telegram: telegram), logger: .quiet)
+        try await buildApplication(services).test(.live) { _ in
+            func tries() async -> [Int] { await telegram.calls.filter { $0.method == "setWebhook" }.map(\.status) }
+            await time.settle()
+            #expect(await tries() == [502])
+            await time.advance(by: .seconds(1))
+            #expect(await tries() == [502, 502])
+            await time.advance(by: .seconds(2))
+            #expect(await tries() == [502, 502, 502])
+            await time.advance(by: .seconds(3))
+            #expect(await tries() == [502, 502, 502], "the next try is 4 s after the last")
+            await time.advance(by: .seconds(1))
+            #expect(await tries() == [502, 502, 502, 200])
+            await time.advance(by: .seconds(3600))
+            #expect(await tries() == [502, 502, 502, 200])
+        }
+    }
+
     @Test("/health/ready: 200 while both answer; 503 naming the object store once its folder is gone, then the database once it is closed")
     func readiness() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("aisha-ready-\(UUID().uuidString.prefix(8))")

@@ -19,6 +19,8 @@ actor RecordingTelegram {
     private(set) var sent: [Sent] = []
     /// Taps answered with a text: (text, alert).
     private(set) var toasts: [(text: String, alert: Bool)] = []
+    /// Every Bot API method called, with the status it was answered.
+    private(set) var calls: [(method: String, status: Int)] = []
     private var files: [String: Data] = [:]
     /// Error answers (`error_code`, description, retry_after) for the next calls of a method.
     private var faults: [String: [(Int, String, Int?)]] = [:]
@@ -36,6 +38,12 @@ actor RecordingTelegram {
     func messages(to chat: Int64) -> [Sent] { sent.filter { $0.chatId == chat && !$0.deleted } }
 
     func handle(_ request: OutgoingRequest) -> IncomingResponse {
+        let response = answer(request)
+        if let method = request.url.split(separator: "/").last, !request.url.contains("/file/") { calls.append((String(method), response.status)) }
+        return response
+    }
+
+    private func answer(_ request: OutgoingRequest) -> IncomingResponse {
         let path = String(request.url.dropFirst(Self.base.count))
         if path.hasPrefix("/file/") {
             let id = String(path.split(separator: "/").last ?? "")

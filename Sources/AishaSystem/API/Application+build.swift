@@ -39,27 +39,21 @@ public func buildApplication(
         ArchiveRoute.add(to: router, services: services)
     }
     if configuration.role.runsBot { TelegramWebhookRoute.add(to: router, services: services) }
+    let (listening, listens) = AsyncStream<Activity.Token?>.makeStream()
+    var running: [any Service] = runsBackground ? backgroundServices(services) : []
+    let registers = configuration.role.runsBot && configuration.telegramMode == .webhook
+    if registers { running.append(TelegramWebhookRegistration(services: services, listening: listening)) }
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "aisha"),
-        services: runsBackground ? backgroundServices(services) : [],
+        services: running,
         onServerRunning: { channel in
             services.endpoint.learn(from: channel)
-            if configuration.role.runsBot, configuration.telegramMode == .webhook { await registerTelegramWebhook(services) }
+            if registers { listens.yield(services.time.hold()) }
+            listens.finish()
             await onServerRunning(channel)
         },
         logger: services.logger)
-}
-
-/// Points Telegram at `/telegram/webhook` once the server's public address is known.
-private func registerTelegramWebhook(_ services: AishaServices) async {
-    do {
-        try await services.telegram.setWebhook(
-            url: services.configuration.telegramWebhookURL ?? "\(services.endpoint.url)/telegram/webhook",
-            secretToken: services.configuration.telegramWebhookSecret)
-    } catch {
-        services.logger.error("setWebhook failed: \(error)")
-    }
 }
 
 private func backgroundServices(_ services: AishaServices) -> [any Service] {
