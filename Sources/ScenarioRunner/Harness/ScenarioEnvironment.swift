@@ -213,6 +213,8 @@ final class ScenarioEnvironment: Sendable {
             await proxy.route(publicPrefix: staging.publicPrefix(id), to: "http://127.0.0.1:\(server.port)")
             staging.gateway.register(id, .init(aishaPort: server.port, proxyPort: falServer.port, proxy: proxy))
         }
+        // The webhook registration's first try is counted work on virtual time (on real time, it is awaited here).
+        await time.settle()
         _ = await eventually { await world.webhook != nil }
     }
 
