@@ -160,6 +160,20 @@ struct StoreContractTests {
         await store.close()
     }
 
+    @Test("outbox: a claim given back untried (a sender shutting down) is due again at once, not after the lease", arguments: StoreKind.available)
+    func releasedClaim(kind: StoreKind) async throws {
+        let store = try await kind.open()
+        try await store.enqueue(NotificationDraft(chatId: 4, text: "ready", dedupeKey: "outcome:x"), now: now)
+        let lease = now.addingTimeInterval(1800)
+        let claimed = try #require(try await store.claimDueNotifications(now: now, limit: 10, leaseUntil: lease).first)
+        #expect(try await store.claimDueNotifications(now: now, limit: 10, leaseUntil: lease).isEmpty)
+        try await store.releaseNotification(id: claimed.id)
+        #expect(try await store.nextNotificationDue() == now)
+        let again = try await store.claimDueNotifications(now: now, limit: 10, leaseUntil: lease)
+        #expect(again.map(\.id) == [claimed.id] && again.first?.attempts == claimed.attempts, "untried: no attempt counted")
+        await store.close()
+    }
+
     @Test("unconfirmed and stale trainings; touch; abort refunds once and notifies", arguments: StoreKind.available)
     func pollerQueries(kind: StoreKind) async throws {
         let store = try await kind.open()

@@ -177,6 +177,8 @@ public protocol AvatarStore: Sendable {
     /// keyboard, or already taken): of two that would retire it, one does.
     func takeKeyboardMessage(dedupeKey: String) async throws -> Int64?
     func rescheduleNotification(id: Int64, at: Date, error: String) async throws
+    /// Gives a claimed notification back untried (a sender shutting down), due as before.
+    func releaseNotification(id: Int64) async throws
     func dropNotification(id: Int64, reason: String, now: Date) async throws
 
     func setting(_ key: String) async throws -> String?

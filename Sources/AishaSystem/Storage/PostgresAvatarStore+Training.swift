@@ -211,6 +211,10 @@ extension PostgresAvatarStore {
         }
     }
 
+    public func releaseNotification(id: Int64) async throws {
+        try await autocommit { try await $0.run("UPDATE outbox SET claimed_until = NULL WHERE id = \(id) AND state = 'pending'", logger: logger) }
+    }
+
     public func dropNotification(id: Int64, reason: String, now: Date) async throws {
         try await autocommit {
             try await $0.run("UPDATE outbox SET state = 'dropped', last_error = \(reason), attempts = attempts + 1, claimed_until = NULL WHERE id = \(id)", logger: logger)

@@ -240,6 +240,12 @@ extension SQLiteAvatarStore {
         }
     }
 
+    public func releaseNotification(id: Int64) async throws {
+        try await writer.write { db in
+            try db.cachedStatement(sql: "UPDATE outbox SET claimed_until = NULL WHERE id = ? AND state = 'pending'").execute(arguments: [id])
+        }
+    }
+
     public func dropNotification(id: Int64, reason: String, now: Date) async throws {
         try await writer.write { db in
             try db.cachedStatement(

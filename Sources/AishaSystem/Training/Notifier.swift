@@ -120,8 +120,15 @@ public actor Notifier: Service {
             let now = time.now()
             let due = try await store.claimDueNotifications(now: now, limit: 50, leaseUntil: now.addingTimeInterval(Self.claimLease))
             if due.isEmpty { return sent }
-            for item in due {
-                if try await deliver(item) { sent += 1 }
+            for (index, item) in due.enumerated() {
+                guard !Task.isCancelled else {
+                    // Shutting down: what was claimed and not tried goes back now, so the next sender need not wait out the lease.
+                    for left in due[index...] { try await store.releaseNotification(id: left.id) }
+                    return sent
+                }
+                // A delivery that has begun runs to its end (send and mark) even when shutdown cancels the drain: cut
+                // between Telegram's answer and the mark, the next sender would tell the user again after the lease.
+                if try await Task(operation: { try await self.deliver(item) }).value { sent += 1 }
             }
         }
     }
@@ -132,9 +139,7 @@ public actor Notifier: Service {
             if let earlier = item.draft.retires { try await retireKeyboard(of: earlier, chat: item.draft.chatId) }
             let message = try await send(item.draft)
             try await checkpoint(.notificationSent)
-            // Sent: the mark must land even when shutdown cancels this drain now, or the next sender repeats the message.
-            let store = store
-            try await Task { try await store.markNotificationSent(id: item.id, messageId: message, now: now) }.value
+            try await store.markNotificationSent(id: item.id, messageId: message, now: now)
             return true
         } catch let error as TelegramError {
             switch error {

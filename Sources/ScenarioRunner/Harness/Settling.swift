@@ -33,7 +33,9 @@ extension StepExecutor {
     }
 
     /// The button to tap. In a run that `settles` (explore's), a user whose button has not come yet waits for it, time
-    /// passing deadline by deadline for up to an hour, as a person waits for the bot's message before tapping.
+    /// passing deadline by deadline for up to an hour, as a person waits for the bot's message before tapping; and one
+    /// whose latest keyboard lacks it (a perturbed run put another message below) scrolls up to the latest message that
+    /// has it.
     func waitForButton(_ label: String, user: ScenarioUser, on which: MessageChoice) async throws -> Result<(InlineButton, BotMessage), TapFailure> {
         var found = await env.world.button(label, for: user, on: which)
         guard scenario.settles, case .inProcess = env.system, let clock = env.time.virtualClock else { return found }
@@ -42,6 +44,9 @@ extension StepExecutor {
             try await advance(clock.now.duration(to: next))
             found = await env.world.button(label, for: user, on: which)
         }
-        return found
+        guard case .failure = found, which == .latest else { return found }
+        let sent = await env.world.messages(to: user.id)
+        guard let index = sent.lastIndex(where: { $0.labels.contains { $0.contains(label) } }) else { return found }
+        return await env.world.button(label, for: user, on: .fromEnd(sent.count - index))
     }
 }
