@@ -122,8 +122,10 @@ public actor Notifier: Service {
             if due.isEmpty { return sent }
             for (index, item) in due.enumerated() {
                 guard !Task.isCancelled else {
-                    // Shutting down: what was claimed and not tried goes back now, so the next sender need not wait out the lease.
-                    for left in due[index...] { try await store.releaseNotification(id: left.id) }
+                    // Shutting down: what was claimed and not tried goes back now, so the next sender need not wait out the
+                    // lease (in a task of its own: the store refuses work to a cancelled one).
+                    let (store, left) = (store, due[index...].map(\.id))
+                    try await Task { for id in left { try await store.releaseNotification(id: id) } }.value
                     return sent
                 }
                 // A delivery that has begun runs to its end (send and mark) even when shutdown cancels the drain: cut
