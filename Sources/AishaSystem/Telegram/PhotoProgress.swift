@@ -25,16 +25,11 @@ struct PhotoProgress: Sendable {
             let (text, buttons) = Self.rendering(next, avatarId: avatarId)
             if let id = state.progressMessageId {
                 guard try await store.advanceConversation(userId: userId, from: state, to: next, now: time.now()) else { continue }  // look again
-                try await edit(chat: chat, id: id, to: next, avatarId: avatarId)
-                // A newer state's edit may have gone out before this one (both waited out a flood wait): the message
-                // ends showing the latest.
-                let latest = try await store.conversation(userId: userId)
-                if latest.progressMessageId == id, latest != next { try await edit(chat: chat, id: id, to: latest, avatarId: avatarId) }
-                return
+                return try await edit(chat: chat, id: id, userId: userId, to: next, avatarId: avatarId)
             }
             let id = try await telegram.sendMessage(chatId: chat, text: text, buttons: buttons)
             next.progressMessageId = id
-            _ = shown.claim(id, text)
+            shown.sent(id, text)
             if try await store.advanceConversation(userId: userId, from: state, to: next, now: time.now()) { return }
             try? await telegram.deleteMessage(chatId: chat, messageId: id)
         }
@@ -52,12 +47,24 @@ struct PhotoProgress: Sendable {
         try await store.saveConversation(userId: userId, state, now: time.now())
     }
 
-    /// Edits the message to show `state`, unless this instance has just sent it exactly that.
-    private func edit(chat: Int64, id: Int64, to state: ConversationState, avatarId: UUID) async throws {
-        let (text, buttons) = Self.rendering(state, avatarId: avatarId)
-        guard shown.claim(id, text) else { return }
+    /// Brings the message to the latest stored state. One edit per message is in flight in this instance at a time:
+    /// a photo that comes meanwhile leaves its state to the edit in flight, which sends the latest once it is done. So
+    /// edits that waited out a flood wait together cannot land out of order, and an edit that would not change the
+    /// message is not sent.
+    private func edit(chat: Int64, id: Int64, userId: Int64, to state: ConversationState, avatarId: UUID) async throws {
+        guard shown.beginEditing(id) else { return }
+        var target = state
         do {
-            try await telegram.editMessage(chatId: chat, messageId: id, text: text, buttons: buttons)
+            repeat {
+                let (text, buttons) = Self.rendering(target, avatarId: avatarId)
+                if shown.text(id) != text {
+                    try await telegram.editMessage(chatId: chat, messageId: id, text: text, buttons: buttons)
+                    shown.sent(id, text)
+                }
+                let latest = try await store.conversation(userId: userId)
+                guard latest.progressMessageId == id else { return shown.forget(id) }  // closed meanwhile
+                target = latest
+            } while shown.editAgain(id, showing: Self.rendering(target, avatarId: avatarId).0)
         } catch {
             shown.forget(id)
             throw error
@@ -69,19 +76,48 @@ struct PhotoProgress: Sendable {
     }
 }
 
-/// What each progress message was last sent as by this instance: an edit that would not change it is not sent (after
-/// a flood wait, the updates that waited would otherwise all send the same latest text).
+/// What each progress message was last sent as by this instance, and whether an edit of it is in flight (and was
+/// asked for again meanwhile).
 final class ShownProgress: Sendable {
-    private let texts = Mutex<[Int64: String]>([:])
+    private struct Entry {
+        var text: String?
+        var editing = false
+        var asked = false
+    }
 
-    /// True when `text` is new for the message; it is recorded as shown.
-    func claim(_ id: Int64, _ text: String) -> Bool {
-        texts.withLock { shown in
-            guard shown[id] != text else { return false }
-            shown[id] = text
+    private let entries = Mutex<[Int64: Entry]>([:])
+
+    /// What the message shows, as far as this instance knows.
+    func text(_ id: Int64) -> String? { entries.withLock { $0[id]?.text } }
+
+    /// `text` has just gone out.
+    func sent(_ id: Int64, _ text: String) { entries.withLock { $0[id, default: Entry()].text = text } }
+
+    /// True when the caller now edits the message; false when an edit is in flight, which is asked to look again.
+    func beginEditing(_ id: Int64) -> Bool {
+        entries.withLock { entries in
+            guard entries[id]?.editing != true else {
+                entries[id]?.asked = true
+                return false
+            }
+            entries[id, default: Entry()].editing = true
             return true
         }
     }
 
-    func forget(_ id: Int64) { _ = texts.withLock { $0.removeValue(forKey: id) } }
+    /// After an edit: true when the message should be edited again — the latest state reads differently from what was
+    /// sent, or another photo asked meanwhile (its state is stored: the next look sees it); else the edit is over, in
+    /// the same step, so a photo that asks from now on edits itself.
+    func editAgain(_ id: Int64, showing latest: String) -> Bool {
+        entries.withLock { entries in
+            guard var entry = entries[id] else { return false }
+            defer { entries[id] = entry }
+            let again = entry.text != latest || entry.asked
+            entry.asked = false
+            entry.editing = again
+            return again
+        }
+    }
+
+    func forget(_ id: Int64) { _ = entries.withLock { $0.removeValue(forKey: id) } }
 }
